@@ -1,0 +1,106 @@
+"""The simulated rig: true mount loads (kg) -> HX711-like raw counts at 80 SPS.
+
+It has its own hidden "true" calibration (differing from the config's by
+``sim.scale_error`` / ``sim.offset_error_kg``), Gaussian noise, per-conversion
+timing jitter and the faults a scenario injects. Conversions are produced
+lazily in :meth:`SimRig.poll` for every conversion instant that has passed, so
+the sim needs no threads and costs the loop a few microseconds.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+from rigctl.backends.scenario import Scenario
+from rigctl.config import Config
+from rigctl.sampling.slots import SAT_HIGH, LatestSlot, Sample, SampleSource, SampleStatus
+
+SPIKE_KG = 60.0
+SPIKE_EVERY = 10  # in "spike" mode every 10th conversion carries a spike
+
+
+class SimRig(SampleSource):
+    def __init__(self, cfg: Config, start_ns: int = 0) -> None:
+        self.mount_names = cfg.mount_names
+        n = len(self.mount_names)
+        sim = cfg.sim
+        cal_rng = random.Random(f"calibration:{sim.seed}")
+        mounts = list(cfg.mounts.values())
+        self.true_scale = [m.scale * (1.0 + cal_rng.uniform(-1, 1) * sim.scale_error)
+                           for m in mounts]
+        self.true_offset = [m.offset + cal_rng.uniform(-1, 1) * sim.offset_error_kg * m.scale
+                            for m in mounts]
+        self.noise_kg = sim.noise_kg
+        self.period_ns = int(1e9 / cfg.sampling.sps)
+        self.jitter_ns = sim.jitter_us * 1e3
+        self._rng = random.Random(sim.seed)
+        self.slots = [LatestSlot() for _ in range(n)]
+        self._next_ns = [start_ns + (i * self.period_ns) // n for i in range(n)]
+        self._count = [0] * n
+        self._last_raw = [0] * n
+        self._scenario: tuple[Scenario, int, bool] | None = None
+        self._static = [0.0] * n
+
+    # -- what the rig is doing -------------------------------------------------
+    def play(self, scenario: Scenario, start_ns: int, loop: bool = False) -> None:
+        """Start a scenario at ``start_ns`` (one reference swap: safe from any thread)."""
+        if scenario.mounts != self.mount_names:
+            raise ValueError("scenario mounts do not match the rig")
+        self._scenario = (scenario, start_ns, loop)
+
+    def hold(self, loads_kg: Sequence[float]) -> None:
+        """Stop any scenario and hold these true loads."""
+        self._static = [float(x) for x in loads_kg]
+        self._scenario = None
+
+    def scenario_time_s(self, now_ns: int) -> float | None:
+        sc = self._scenario
+        if sc is None:
+            return None
+        scenario, t0, loop = sc
+        t = (now_ns - t0) / 1e9
+        if loop and scenario.duration_s > 0:
+            t %= scenario.duration_s
+        return t
+
+    def true_load(self, mount: int, now_ns: int) -> tuple[float, str]:
+        sc = self._scenario
+        if sc is None:
+            return self._static[mount], "ok"
+        scenario, t0, loop = sc
+        t = (now_ns - t0) / 1e9
+        if loop and scenario.duration_s > 0:
+            t %= scenario.duration_s
+        return scenario.load(mount, t), scenario.fault(mount, t)
+
+    # -- SampleSource ------------------------------------------------------------
+    def poll(self, now_ns: int) -> list[Sample | None]:
+        nxt = self._next_ns
+        for i in range(len(nxt)):
+            while nxt[i] <= now_ns:
+                self._convert(i, nxt[i])
+                nxt[i] += self.period_ns + int(self._rng.gauss(0.0, self.jitter_ns))
+        return [s.sample for s in self.slots]
+
+    def _convert(self, i: int, t_ns: int) -> None:
+        kg, mode = self.true_load(i, t_ns)
+        self._count[i] += 1
+        slot = self.slots[i]
+        if mode == "disconnect":
+            return
+        if mode == "saturate":
+            slot.publish(t_ns, SAT_HIGH, SampleStatus.SATURATED)
+            return
+        if mode == "stuck":
+            slot.publish(t_ns, self._last_raw[i])
+            return
+        if mode == "spike" and self._count[i] % SPIKE_EVERY == 0:
+            kg += SPIKE_KG if (self._count[i] // SPIKE_EVERY) % 2 else -SPIKE_KG
+        kg += self._rng.gauss(0.0, self.noise_kg)
+        raw = round(self.true_offset[i] + kg * self.true_scale[i])
+        if raw >= SAT_HIGH or raw <= -SAT_HIGH - 1:
+            slot.publish(t_ns, SAT_HIGH if raw > 0 else -SAT_HIGH - 1, SampleStatus.SATURATED)
+            return
+        self._last_raw[i] = raw
+        slot.publish(t_ns, raw)

@@ -1,0 +1,1 @@
+"""Sub-commands of ``rigctl``; each module registers its own parser."""

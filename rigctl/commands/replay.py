@@ -1,0 +1,1 @@
+"""``rigctl replay``: placeholder until the replay module lands."""

@@ -1,0 +1,211 @@
+"""Rig configuration: TOML read with tomllib into typed, validated models.
+
+A bad key, type or range stops start-up with one line naming the file, the key
+and what is allowed (``ConfigError``), never a traceback: an installer reads it
+on a Pi over ssh.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_SIM_CONFIG = PACKAGE_DIR.parent / "config" / "sim.toml"
+
+Pin = Annotated[int, Field(ge=0, le=27, description="BCM GPIO number")]
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased for the person who edits the file."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RigSection(_Model):
+    name: str = Field("rig", min_length=1, max_length=80)
+    backend: Literal["sim", "hx711", "iio"] = "sim"
+
+
+class LoopSection(_Model):
+    rate_hz: int = Field(200, ge=50, le=1000)
+    sched_fifo: bool = True
+    fifo_priority: int = Field(50, ge=1, le=99)
+    overrun_fault_streak: int = Field(5, ge=1, le=1000)
+    spin_us: int = Field(300, ge=0, le=2000)
+
+
+class SamplingSection(_Model):
+    sps: float = Field(80.0, gt=0, le=1000)
+    stale_after_ms: float = Field(60.0, ge=5, le=5000)
+    implausible_below_kg: float = Field(-2.0, le=0)
+    stuck_after_s: float = Field(1.0, ge=0.1, le=60)
+    saturated_fault_after: int = Field(2, ge=1, le=100)
+
+
+class WarningSection(_Model):
+    """Thresholds and dwell times of the warning state machine (DESIGN section 6)."""
+
+    caution_fraction: float = Field(0.80, gt=0, lt=1)
+    predict_horizon_ms: float = Field(150.0, ge=0, le=2000)
+    rate_window_ms: float = Field(50.0, ge=5, le=1000)
+    over_dwell_ms: float = Field(50.0, ge=0, le=2000)
+    over_immediate_fraction: float = Field(1.20, ge=1, le=3)
+    clear_ms: float = Field(300.0, ge=0, le=10000)
+    hysteresis_fraction: float = Field(0.05, ge=0, le=0.5)
+    hysteresis_min_kg: float = Field(1.5, ge=0, le=50)
+    overload_fraction: float = Field(0.80, gt=0, le=1)
+    fault_clear_ms: float = Field(300.0, ge=0, le=10000)
+    limit_min_kg: float = Field(5.0, ge=0, le=500)
+    limit_max_kg: float = Field(120.0, ge=1, le=500)
+
+    @model_validator(mode="after")
+    def _limits_ordered(self) -> WarningSection:
+        if self.limit_min_kg >= self.limit_max_kg:
+            raise ValueError("limit_min_kg must be below limit_max_kg")
+        return self
+
+
+class MountSection(_Model):
+    """One load cell + HX711 in a bar mount, with its default calibration."""
+
+    bar: str = Field(min_length=1, max_length=40)
+    capacity_kg: float = Field(150.0, gt=0, le=2000)
+    offset: float = Field(0.0, description="raw counts with the bar unloaded (tared)")
+    scale: float = Field(22000.0, description="raw counts per kg")
+    dout_pin: Pin | None = None
+    sck_pin: Pin | None = None
+    iio_device: str | None = Field(None, description="IIO device name or label")
+
+    @model_validator(mode="after")
+    def _scale_nonzero(self) -> MountSection:
+        if abs(self.scale) < 1.0:
+            raise ValueError("scale must be at least 1 count per kg in magnitude")
+        return self
+
+
+class OutputsSection(_Model):
+    green_pin: Pin | None = 17
+    amber_pin: Pin | None = 27
+    red_pin: Pin | None = 22
+    buzzer_pin: Pin | None = 23
+    buzzer_kind: Literal["active", "tonal"] = "active"
+    haptic: Literal["none", "pwm", "drv2605"] = "pwm"
+    haptic_pin: Pin | None = 18
+
+
+class SimSection(_Model):
+    noise_kg: float = Field(0.02, ge=0, le=10)
+    jitter_us: float = Field(300.0, ge=0, le=5000)
+    seed: int = 1
+    scale_error: float = Field(0.0, ge=0, le=0.2)
+    offset_error_kg: float = Field(0.0, ge=0, le=50)
+    scenario: str = "demo"
+    loop_scenario: bool = True
+
+
+class DemoSection(_Model):
+    """The session `rigctl run` starts on the sim rig."""
+
+    start_session: bool = True
+    limit_kg: float = Field(40.0, gt=0, le=500)
+    therapist_kg: float = Field(70.0, gt=0, le=500)
+
+
+class Config(_Model):
+    rig: RigSection = RigSection()
+    loop: LoopSection = LoopSection()
+    sampling: SamplingSection = SamplingSection()
+    warning: WarningSection = WarningSection()
+    mounts: dict[str, MountSection]
+    outputs: OutputsSection = OutputsSection()
+    sim: SimSection = SimSection()
+    demo: DemoSection = DemoSection()
+
+    @model_validator(mode="after")
+    def _check_rig(self) -> Config:
+        if not 1 <= len(self.mounts) <= 16:
+            raise ValueError("mounts: between 1 and 16 mounts are allowed")
+        for name in self.mounts:
+            if not name.replace("_", "").isalnum() or len(name) > 40:
+                raise ValueError(
+                    f"mounts.{name}: mount names are letters, digits and '_' (1-40 chars)"
+                )
+        self._check_pins()
+        if self.rig.backend == "hx711":
+            for name, m in self.mounts.items():
+                if m.dout_pin is None or m.sck_pin is None:
+                    raise ValueError(f"mounts.{name}: dout_pin and sck_pin are required "
+                                     "with backend 'hx711'")
+        if self.rig.backend == "iio":
+            for name, m in self.mounts.items():
+                if not m.iio_device:
+                    raise ValueError(f"mounts.{name}.iio_device is required with backend 'iio'")
+        if self.outputs.haptic == "pwm" and self.outputs.haptic_pin is None:
+            raise ValueError("outputs.haptic_pin is required when outputs.haptic = 'pwm'")
+        return self
+
+    def _check_pins(self) -> None:
+        used: dict[int, str] = {}
+        pins: list[tuple[str, int | None]] = []
+        for name, m in self.mounts.items():
+            pins += [(f"mounts.{name}.dout_pin", m.dout_pin), (f"mounts.{name}.sck_pin", m.sck_pin)]
+        o = self.outputs
+        pins += [("outputs.green_pin", o.green_pin), ("outputs.amber_pin", o.amber_pin),
+                 ("outputs.red_pin", o.red_pin), ("outputs.buzzer_pin", o.buzzer_pin)]
+        if o.haptic == "pwm":
+            pins.append(("outputs.haptic_pin", o.haptic_pin))
+        for key, pin in pins:
+            if pin is None:
+                continue
+            if pin in used:
+                raise ValueError(f"{key}: GPIO {pin} is already used by {used[pin]}; "
+                                 "each pin may be used once")
+            used[pin] = key
+
+    @property
+    def mount_names(self) -> tuple[str, ...]:
+        return tuple(self.mounts)
+
+    @property
+    def tick_ns(self) -> int:
+        return 1_000_000_000 // self.loop.rate_hz
+
+
+def _format_error(path: Path | str, err: ValidationError) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"])
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key (check the spelling; see config/sim.toml for the keys allowed)"
+    elif msg.startswith("Value error, "):
+        msg = msg.removeprefix("Value error, ")
+    if loc:
+        return f"{path}: {loc}: {msg}"
+    return f"{path}: {msg}"
+
+
+def parse_config(data: dict[str, Any], source: Path | str = "<config>") -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_format_error(source, err)) from None
+
+
+def load_config(path: Path | str | None = None) -> Config:
+    """Read and validate a config file; ``None`` means the shipped sim config."""
+    p = Path(path) if path is not None else DEFAULT_SIM_CONFIG
+    try:
+        raw = p.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read config: {e.strerror or e}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{p}: not valid TOML: {e}") from None
+    return parse_config(data, p)

@@ -1,0 +1,1 @@
+"""Warning outputs: LEDs, buzzer and haptics, driven every tick from pure commands."""
