@@ -17,6 +17,7 @@ from rigctl import __version__
 #: each module has ``register(subparsers)`` that adds its parser with ``func`` set
 COMMAND_MODULES = (
     "rigctl.commands.run",
+    "rigctl.commands.replay",
 )
 
 

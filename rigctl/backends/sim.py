@@ -41,6 +41,8 @@ class SimRig(SampleSource):
         self._last_raw = [0] * n
         self._scenario: tuple[Scenario, int, bool] | None = None
         self._static = [0.0] * n
+        self._static_prev = [0.0] * n
+        self._static_at = -(2**62)
 
     # -- what the rig is doing -------------------------------------------------
     def play(self, scenario: Scenario, start_ns: int, loop: bool = False) -> None:
@@ -49,8 +51,14 @@ class SimRig(SampleSource):
             raise ValueError("scenario mounts do not match the rig")
         self._scenario = (scenario, start_ns, loop)
 
-    def hold(self, loads_kg: Sequence[float]) -> None:
-        """Stop any scenario and hold these true loads."""
+    def hold(self, loads_kg: Sequence[float], at_ns: int | None = None) -> None:
+        """Stop any scenario and hold these true loads (from ``at_ns`` on, when given).
+
+        Conversions before ``at_ns`` keep the previous loads, so a step has an
+        exact time even though conversions are produced lazily.
+        """
+        self._static_prev = [self.true_load(i, at_ns or 0)[0] for i in range(len(self._static))]
+        self._static_at = at_ns if at_ns is not None else -(2**62)
         self._static = [float(x) for x in loads_kg]
         self._scenario = None
 
@@ -67,6 +75,8 @@ class SimRig(SampleSource):
     def true_load(self, mount: int, now_ns: int) -> tuple[float, str]:
         sc = self._scenario
         if sc is None:
+            if now_ns < self._static_at:
+                return self._static_prev[mount], "ok"
             return self._static[mount], "ok"
         scenario, t0, loop = sc
         t = (now_ns - t0) / 1e9
