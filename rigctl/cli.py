@@ -18,6 +18,7 @@ from rigctl import __version__
 COMMAND_MODULES = (
     "rigctl.commands.run",
     "rigctl.commands.replay",
+    "rigctl.commands.bench",
 )
 
 

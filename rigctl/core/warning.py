@@ -81,6 +81,11 @@ class WarningMachine:
         self._overload_clear_since: int | None = None
         self._fault_clear_since: int | None = None
 
+    @property
+    def above_since_ns(self) -> int | None:
+        """Tick at which foot load first reached the limit (the over dwell runs from it)."""
+        return self._above_since
+
     # -- session -----------------------------------------------------------
     def arm(self, limit_kg: float, now_ns: int) -> None:
         """A session starts (or its limit changes): warnings follow this limit."""
