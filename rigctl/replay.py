@@ -82,10 +82,10 @@ def replay(
     """Run the trace through a fresh :class:`Controller`; return transitions and summary."""
     names = cfg.mount_names
     n = len(names)
-    if units == "kg":
-        ctl = Controller(cfg, offsets=[0.0] * n, scales=[1.0] * n)
-    else:
-        ctl = Controller(cfg)
+    # kg traces go through an identity calibration; raw ones use the config's
+    identity = units == "kg"
+    ctl = Controller(cfg, offsets=[0.0] * n if identity else None,
+                     scales=[1.0] * n if identity else None)
     est = ctl.estimator
     feed = est.feed
     tick = ctl.tick
