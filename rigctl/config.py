@@ -117,6 +117,33 @@ class DemoSection(_Model):
     therapist_kg: float = Field(70.0, gt=0, le=500)
 
 
+_TOPIC_LEVELS = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$"
+
+
+class MqttSection(_Model):
+    """Fleet telemetry to the clinic's MQTT broker; off unless ``enabled`` (rigctl.telemetry)."""
+
+    enabled: bool = False
+    host: str = Field("localhost", min_length=1, max_length=253)
+    port: int = Field(1883, ge=1, le=65535)
+    username: str | None = Field(None, min_length=1, max_length=256)
+    password: str | None = Field(None, max_length=256)
+    client_id: str | None = Field(None, min_length=1, max_length=64,
+                                  description="default: rigctl-<rig name>")
+    topic_prefix: str = Field("rigctl", max_length=100, pattern=_TOPIC_LEVELS)
+    discovery: bool = True
+    discovery_prefix: str = Field("homeassistant", max_length=100, pattern=_TOPIC_LEVELS)
+    keepalive_s: int = Field(30, ge=5, le=3600)
+    load_interval_ms: int = Field(200, ge=200, le=60000)
+    reconnect_max_s: int = Field(30, ge=1, le=600)
+
+    @model_validator(mode="after")
+    def _password_needs_user(self) -> MqttSection:
+        if self.password is not None and self.username is None:
+            raise ValueError("password is set but username is not")
+        return self
+
+
 class Config(_Model):
     rig: RigSection = RigSection()
     loop: LoopSection = LoopSection()
@@ -126,6 +153,7 @@ class Config(_Model):
     outputs: OutputsSection = OutputsSection()
     sim: SimSection = SimSection()
     demo: DemoSection = DemoSection()
+    mqtt: MqttSection = MqttSection()
 
     @model_validator(mode="after")
     def _check_rig(self) -> Config:
