@@ -146,7 +146,7 @@ class WarningMachine:
         # caution: near the limit, or heading for it within the horizon
         caution_at = s.caution_fraction * limit
         predicted = foot_kg + max(self.rate_kg_s, 0.0) * s.predict_horizon_ns / 1e9
-        if foot_kg >= caution_at or predicted >= limit or self.over:
+        if foot_kg >= caution_at or predicted >= limit:
             self.caution = True
             self._caution_clear_since = None
         elif self.caution:
