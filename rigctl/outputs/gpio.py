@@ -55,22 +55,29 @@ class GpioOutputs(OutputSink):
 
     def apply(self, cmd: Commands) -> None:
         last = self._last
+        self._last = cmd
+        if last is None or cmd.green != last.green:
+            self._write(self._set, self.green, cmd.green)
+        if last is None or cmd.amber != last.amber:
+            self._write(self._set, self.amber, cmd.amber)
+        if last is None or cmd.red != last.red:
+            self._write(self._set, self.red, cmd.red)
+        if self.buzzer is not None and (last is None or cmd.buzzer_hz != last.buzzer_hz):
+            self._write(self._buzz, cmd.buzzer_hz)
+        if self.motor is not None and (last is None or cmd.haptic != last.haptic):
+            self._write(self._vibrate, cmd.haptic)
+
+    def _write(self, fn: Any, *args: Any) -> None:
+        """One output write; a broken part is counted and never silences the others."""
         try:
-            if last is None or cmd.green != last.green:
-                self._set(self.green, cmd.green)
-            if last is None or cmd.amber != last.amber:
-                self._set(self.amber, cmd.amber)
-            if last is None or cmd.red != last.red:
-                self._set(self.red, cmd.red)
-            if self.buzzer is not None and (last is None or cmd.buzzer_hz != last.buzzer_hz):
-                self._buzz(cmd.buzzer_hz)
-            if self.motor is not None and (last is None or cmd.haptic != last.haptic):
-                self.motor.value = min(max(cmd.haptic, 0.0), 1.0)
-        except Exception:  # a broken pin must not stop the loop: count it, keep going
+            fn(*args)
+        except Exception:
             self.faults += 1
             if self.faults == 1:
                 log.exception("GPIO output write failed")
-        self._last = cmd
+
+    def _vibrate(self, level: float) -> None:
+        self.motor.value = min(max(level, 0.0), 1.0)
 
     @staticmethod
     def _set(dev: Any, on: bool) -> None:
