@@ -50,7 +50,7 @@ def test_bad_values_name_file_key_and_allowed(tmp_path: Path, old: str, new: str
 def test_not_toml_names_the_file(tmp_path: Path) -> None:
     p = tmp_path / "x.toml"
     p.write_text("[rig\nname=")
-    with pytest.raises(ConfigError, match="x.toml: not valid TOML"):
+    with pytest.raises(ConfigError, match=r"x\.toml: not valid TOML"):
         load_config(p)
 
 
