@@ -109,6 +109,36 @@ class SimSection(_Model):
     loop_scenario: bool = True
 
 
+class CalibrationSection(_Model):
+    """Installer calibration and weigh-in rules (DESIGN section 5, ``rigctl.calibration``)."""
+
+    factory_file: str | None = Field(
+        None, description="calibration file shipped with this config (path relative to it), "
+        "used until one is committed in the state directory")
+    tare_s: float = Field(1.0, ge=0.2, le=10)
+    tare_spread_kg: float = Field(0.5, gt=0, le=10)
+    point_s: float = Field(1.0, ge=0.2, le=10)
+    point_spread_kg: float = Field(0.5, gt=0, le=10)
+    settle_timeout_s: float = Field(10.0, ge=1, le=120)
+    residual_tolerance_kg: float = Field(0.2, gt=0, le=10)
+    scale_ratio_min: float = Field(0.5, gt=0, le=1)
+    scale_ratio_max: float = Field(2.0, ge=1, le=100)
+    retare_max_kg: float = Field(5.0, ge=0, le=50)
+    verify_tolerance_pct: float = Field(0.5, gt=0, le=20)
+    weigh_in_window_s: float = Field(2.0, ge=0.5, le=10)
+    weigh_in_spread_kg: float = Field(0.5, gt=0, le=5)
+    weigh_in_timeout_s: float = Field(10.0, ge=1, le=120)
+    weigh_in_min_kg: float = Field(30.0, ge=1, le=300)
+
+    @model_validator(mode="after")
+    def _windows_fit(self) -> CalibrationSection:
+        if self.point_s >= self.settle_timeout_s:
+            raise ValueError("point_s must be below settle_timeout_s")
+        if self.weigh_in_window_s >= self.weigh_in_timeout_s:
+            raise ValueError("weigh_in_window_s must be below weigh_in_timeout_s")
+        return self
+
+
 class DemoSection(_Model):
     """The session `rigctl run` starts on the sim rig."""
 
@@ -154,6 +184,7 @@ class Config(_Model):
     sim: SimSection = SimSection()
     demo: DemoSection = DemoSection()
     mqtt: MqttSection = MqttSection()
+    calibration: CalibrationSection = CalibrationSection()
 
     @model_validator(mode="after")
     def _check_rig(self) -> Config:
@@ -236,4 +267,8 @@ def load_config(path: Path | str | None = None) -> Config:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"{p}: not valid TOML: {e}") from None
+    cal = data.get("calibration")
+    if isinstance(cal, dict) and isinstance(cal.get("factory_file"), str):
+        # relative to the config file, so a config and its factory calibration travel together
+        cal["factory_file"] = str(p.parent / cal["factory_file"])
     return parse_config(data, p)

@@ -158,7 +158,7 @@ class Controller:
         foot = w - est.bar_kg if w is not None else 0.0
         self.foot_kg = foot = foot if foot > 0.0 else 0.0
         before = self.machine.state
-        state = self.machine.step(now_ns, foot, est.mount_kg, est.faulted, self.loop_fault)
+        state = self.machine.step(now_ns, foot, est.safety_kg, est.faulted, self.loop_fault)
         if self.session is not None:
             self.session.tick(now_ns, foot)
         if state is not before:

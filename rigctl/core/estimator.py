@@ -66,6 +66,11 @@ class Estimator:
         self.offsets = [float(o) for o in offsets]
         self.scales = [float(s) for s in scales]
         self.mount_kg = [0.0] * n
+        #: load measured from the calibration's reference zero, which a session re-tare
+        #: cannot move: the safety rules (mount capacity) use it (rigctl.calibration)
+        self.safety_kg = [0.0] * n
+        self.reference_offsets = list(self.offsets)
+        self._safety_bias = [0.0] * n
         self.mount_fault: list[str | None] = [None] * n
         self.bar_kg = 0.0
         self.faulted = False
@@ -80,12 +85,21 @@ class Estimator:
         self._changed_ns = [0] * n
         self._started_ns: int | None = None
 
-    def set_calibration(self, offsets: Sequence[float], scales: Sequence[float]) -> None:
-        """Swap calibration; the filters restart so no sample mixes two calibrations."""
-        if not (len(offsets) == len(scales) == self.n):
+    def set_calibration(self, offsets: Sequence[float], scales: Sequence[float],
+                        reference_offsets: Sequence[float] | None = None) -> None:
+        """Swap calibration; the filters restart so no sample mixes two calibrations.
+
+        ``offsets`` are the working zero (a re-tare); ``reference_offsets`` the
+        committed calibration's zero that ``safety_kg`` is measured from.
+        """
+        ref = offsets if reference_offsets is None else reference_offsets
+        if not (len(offsets) == len(scales) == len(ref) == self.n):
             raise ValueError("one offset and one scale per mount")
         self.offsets = [float(o) for o in offsets]
         self.scales = [float(s) for s in scales]
+        self.reference_offsets = [float(r) for r in ref]
+        self._safety_bias = [(o - r) / s for o, r, s in
+                             zip(self.offsets, self.reference_offsets, self.scales, strict=True)]
         self._win_n = [0] * self.n
 
     def feed_latest(self, samples: Sequence[Sample | None]) -> None:
@@ -149,6 +163,7 @@ class Estimator:
             if fault is not None:
                 faulted = True
             bar += self.mount_kg[i]
+            self.safety_kg[i] = self.mount_kg[i] + self._safety_bias[i]
         self.bar_kg = bar
         self.faulted = faulted
 
