@@ -61,6 +61,9 @@ class WarningSection(_Model):
     hysteresis_min_kg: float = Field(1.5, ge=0, le=50)
     overload_fraction: float = Field(0.80, gt=0, le=1)
     fault_clear_ms: float = Field(300.0, ge=0, le=10000)
+    ease_min_ms: float = Field(3000.0, ge=0, le=60000)
+    ease_drop_fraction: float = Field(0.20, gt=0, lt=1)
+    ease_peak_window_ms: float = Field(2000.0, ge=0, le=10000)
     limit_min_kg: float = Field(5.0, ge=0, le=500)
     limit_max_kg: float = Field(120.0, ge=1, le=500)
 

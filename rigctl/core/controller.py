@@ -54,6 +54,15 @@ def warning_settings(cfg: Config) -> WarningSettings:
     )
 
 
+@dataclass(frozen=True)
+class EaseEvent:
+    """The client pressed the comfort button: when, and what the feet were doing."""
+
+    t_ns: int
+    foot_kg: float
+    peak_before_kg: float  # highest foot load of the window before the press
+
+
 @dataclass
 class SessionStats:
     """Running summary of one session, updated every tick."""
@@ -66,6 +75,7 @@ class SessionStats:
     over_limit_ns: int = 0
     entries: dict[str, int] = field(default_factory=dict)
     transitions: list[Transition] = field(default_factory=list)
+    ease_events: list[EaseEvent] = field(default_factory=list)
     last_ns: int | None = None
 
     def tick(self, now_ns: int, foot_kg: float) -> None:
@@ -94,6 +104,12 @@ class SessionStats:
                  "foot_load_kg": round(t.foot_kg, 3)}
                 for t in self.transitions
             ],
+            "ease_events": [
+                {"t_s": round((e.t_ns - self.start_ns) / 1e9, 3),
+                 "foot_load_kg": round(e.foot_kg, 3),
+                 "peak_2s_kg": round(e.peak_before_kg, 3)}
+                for e in self.ease_events
+            ],
         }
 
 
@@ -119,6 +135,13 @@ class Controller:
         #: transitions not yet taken by the shell (printing, API, recording)
         self.transitions: deque[Transition] = deque(maxlen=1024)
         self._noted: State | None = State.IDLE
+        w = cfg.warning
+        self._ease_min_ns = int(w.ease_min_ms * 1e6)
+        self._ease_keep = 1.0 - w.ease_drop_fraction
+        self._ease: EaseEvent | None = None
+        #: foot load per tick over the ease peak window (ring), for the press record
+        self._foot_ring = [0.0] * max(1, round(w.ease_peak_window_ms * 1e6 / cfg.tick_ns))
+        self._ring_i = 0
 
     @property
     def state(self) -> State:
@@ -132,6 +155,7 @@ class Controller:
                       session_id: str | None = None) -> None:
         self.therapist_kg = float(therapist_kg)
         self.session = SessionStats(session_id, now_ns, float(limit_kg), float(therapist_kg))
+        self._end_ease()
         self.machine.disarm(now_ns)
         self.machine.arm(limit_kg, now_ns)
         self._note_transition(now_ns)
@@ -147,6 +171,7 @@ class Controller:
         self._note_transition(now_ns)
         self.session = None
         self.therapist_kg = None
+        self._end_ease()
         return stats.summary(now_ns) if stats is not None else None
 
     def tick(self, now_ns: int, samples: Sequence[Sample | None] | None = None) -> State:
@@ -157,6 +182,13 @@ class Controller:
         w = self.therapist_kg
         foot = w - est.bar_kg if w is not None else 0.0
         self.foot_kg = foot = foot if foot > 0.0 else 0.0
+        ring = self._foot_ring
+        ring[self._ring_i] = foot
+        self._ring_i = (self._ring_i + 1) % len(ring)
+        ease = self._ease
+        if (ease is not None and now_ns - ease.t_ns >= self._ease_min_ns
+                and foot <= self._ease_keep * ease.foot_kg):
+            self._end_ease()
         before = self.machine.state
         state = self.machine.step(now_ns, foot, est.safety_kg, est.faulted, self.loop_fault)
         if self.session is not None:
@@ -164,6 +196,27 @@ class Controller:
         if state is not before:
             self._note_transition(now_ns)
         return state
+
+    def press_ease(self, now_ns: int) -> EaseEvent | None:
+        """The client's comfort button: ``ease`` at once, during a session only.
+
+        Held until foot load has dropped by ``ease_drop_fraction`` from the
+        press or ``ease_min_ms`` passed, whichever is later. Outside a session
+        nothing changes and ``None`` is returned (the shell logs the press).
+        """
+        if self.session is None:
+            return None
+        ev = EaseEvent(now_ns, self.foot_kg, max(self._foot_ring))
+        self.session.ease_events.append(ev)
+        self._ease = ev
+        self.machine.set_ease(True)
+        self.machine.reevaluate(now_ns)
+        self._note_transition(now_ns)
+        return ev
+
+    def _end_ease(self) -> None:
+        self._ease = None
+        self.machine.set_ease(False)
 
     def _note_transition(self, now_ns: int) -> None:
         state = self.machine.state

@@ -102,6 +102,10 @@ class WarningMachine:
     def set_ease(self, active: bool) -> None:
         self.ease = active
 
+    def reevaluate(self, now_ns: int) -> State:
+        """Settle the state now (after an input such as ease changed between ticks)."""
+        return self._settle(now_ns)
+
     # -- tick ----------------------------------------------------------------
     def step(
         self,
