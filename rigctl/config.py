@@ -102,6 +102,14 @@ class OutputsSection(_Model):
     haptic_pin: Pin | None = 18
 
 
+class InputsSection(_Model):
+    """Buttons. The comfort button is held by the client: a press raises ``ease``."""
+
+    comfort_pin: Pin | None = None
+    comfort_pull_up: bool = True  # button to ground, internal pull-up
+    comfort_bounce_ms: float = Field(20.0, ge=0, le=500)
+
+
 class SimSection(_Model):
     noise_kg: float = Field(0.02, ge=0, le=10)
     jitter_us: float = Field(300.0, ge=0, le=5000)
@@ -184,6 +192,7 @@ class Config(_Model):
     warning: WarningSection = WarningSection()
     mounts: dict[str, MountSection]
     outputs: OutputsSection = OutputsSection()
+    inputs: InputsSection = InputsSection()
     sim: SimSection = SimSection()
     demo: DemoSection = DemoSection()
     mqtt: MqttSection = MqttSection()
@@ -222,6 +231,7 @@ class Config(_Model):
                  ("outputs.red_pin", o.red_pin), ("outputs.buzzer_pin", o.buzzer_pin)]
         if o.haptic == "pwm":
             pins.append(("outputs.haptic_pin", o.haptic_pin))
+        pins.append(("inputs.comfort_pin", self.inputs.comfort_pin))
         for key, pin in pins:
             if pin is None:
                 continue

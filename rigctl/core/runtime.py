@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from rigctl.config import Config
-from rigctl.core.controller import Controller, Transition
+from rigctl.core.controller import Controller, EaseEvent, Transition
 from rigctl.core.loop import LoopRunner
 from rigctl.outputs.base import OutputSink
 from rigctl.sampling.slots import SampleSource
@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 TransitionListener = Callable[[Transition], None]
+#: (press time, the event or None when no session was active)
+EaseListener = Callable[[int, EaseEvent | None], None]
 
 
 class CoreTimeout(RuntimeError):
@@ -43,6 +45,8 @@ class Core:
                                lp.fifo_priority, lp.overrun_fault_streak)
         self._pending: deque[Callable[[int], None]] = deque()
         self._listeners: list[TransitionListener] = []
+        self._ease_listeners: list[EaseListener] = []
+        self._presses: deque[tuple[int, EaseEvent | None]] = deque(maxlen=64)
         self._tick_listeners: list[Callable[[int], None]] = []
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -87,9 +91,19 @@ class Core:
 
     def _dispatch(self) -> None:
         q = self.controller.transitions
+        presses = self._presses
         while not self._stop.is_set():
             self._wake.wait(0.5)
             self._wake.clear()
+            while presses:
+                t_ns, ev = presses.popleft()
+                if ev is None:
+                    log.info("comfort button pressed outside a session: no action")
+                for efn in list(self._ease_listeners):
+                    try:
+                        efn(t_ns, ev)
+                    except Exception:
+                        log.exception("ease listener failed")
             while q:
                 tr = q.popleft()
                 for fn in list(self._listeners):
@@ -100,6 +114,19 @@ class Core:
 
     def on_transition(self, fn: TransitionListener) -> None:
         self._listeners.append(fn)
+
+    def on_ease(self, fn: EaseListener) -> None:
+        """Called (events thread) for every comfort-button press, in a session or not."""
+        self._ease_listeners.append(fn)
+
+    def press_ease(self) -> None:
+        """The client's comfort button: never blocks (safe from a GPIO callback thread)."""
+
+        def run(now_ns: int) -> None:
+            self._presses.append((now_ns, self.controller.press_ease(now_ns)))
+            self._wake.set()
+
+        self._pending.append(run)
 
     def on_tick(self, fn: Callable[[int], None]) -> None:
         """Run ``fn(now_ns)`` in the loop thread after each tick: must be O(1) and never block."""
