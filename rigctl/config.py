@@ -102,6 +102,29 @@ class OutputsSection(_Model):
     haptic_pin: Pin | None = 18
 
 
+class HapticDeviceSection(_Model):
+    """A DRV2605L in one bar grip (``[haptics.<grip>]``), used when outputs.haptic = 'drv2605'."""
+
+    bus: int = Field(1, ge=0, le=31, description="I2C bus number: /dev/i2c-<bus>")
+    address: int = Field(0x5A, ge=0x03, le=0x77, description="7-bit I2C address")
+    mux_address: int | None = Field(None, ge=0x70, le=0x77,
+                                    description="TCA9548A multiplexer address, if any")
+    mux_channel: int | None = Field(None, ge=0, le=7)
+    actuator: Literal["erm", "lra"] = "erm"
+    library: int | None = Field(None, ge=1, le=7,
+                                description="ROM library (ERM: 1-5 or 7; LRA: 6)")
+
+    @model_validator(mode="after")
+    def _mux_and_library(self) -> HapticDeviceSection:
+        if (self.mux_address is None) != (self.mux_channel is None):
+            raise ValueError("mux_address and mux_channel go together (both or neither)")
+        if self.actuator == "lra" and self.library not in (None, 6):
+            raise ValueError("library must be 6 (the LRA library) with actuator = 'lra'")
+        if self.actuator == "erm" and self.library == 6:
+            raise ValueError("library 6 is the LRA library; ERM libraries are 1-5 and 7")
+        return self
+
+
 class InputsSection(_Model):
     """Buttons. The comfort button is held by the client: a press raises ``ease``."""
 
@@ -192,6 +215,7 @@ class Config(_Model):
     warning: WarningSection = WarningSection()
     mounts: dict[str, MountSection]
     outputs: OutputsSection = OutputsSection()
+    haptics: dict[str, HapticDeviceSection] = {}
     inputs: InputsSection = InputsSection()
     sim: SimSection = SimSection()
     demo: DemoSection = DemoSection()
@@ -219,7 +243,26 @@ class Config(_Model):
                     raise ValueError(f"mounts.{name}.iio_device is required with backend 'iio'")
         if self.outputs.haptic == "pwm" and self.outputs.haptic_pin is None:
             raise ValueError("outputs.haptic_pin is required when outputs.haptic = 'pwm'")
+        self._check_haptics()
         return self
+
+    def _check_haptics(self) -> None:
+        if self.outputs.haptic == "drv2605" and not self.haptics:
+            raise ValueError("haptics: add a [haptics.<grip>] table per DRV2605L when "
+                             "outputs.haptic = 'drv2605'")
+        seen: dict[tuple[int, int | None, int | None, int], str] = {}
+        for grip, h in self.haptics.items():
+            if self.outputs.haptic != "drv2605":
+                raise ValueError(f"haptics.{grip}: set outputs.haptic = 'drv2605' to use "
+                                 "DRV2605L devices")
+            if not grip.replace("_", "").isalnum() or len(grip) > 40:
+                raise ValueError(f"haptics.{grip}: grip names are letters, digits and '_'")
+            where = (h.bus, h.mux_address, h.mux_channel, h.address)
+            if where in seen:
+                raise ValueError(f"haptics.{grip}: same bus, mux channel and address as "
+                                 f"haptics.{seen[where]}; two DRV2605L need two buses or "
+                                 "two channels of a TCA9548A")
+            seen[where] = grip
 
     def _check_pins(self) -> None:
         used: dict[int, str] = {}
@@ -232,6 +275,9 @@ class Config(_Model):
         if o.haptic == "pwm":
             pins.append(("outputs.haptic_pin", o.haptic_pin))
         pins.append(("inputs.comfort_pin", self.inputs.comfort_pin))
+        if o.haptic == "drv2605" and any(h.bus == 1 for h in self.haptics.values()):
+            # I2C bus 1 is fixed to GPIO 2 (SDA) and 3 (SCL) on the 40-pin header
+            pins = [("haptics (I2C bus 1 SDA)", 2), ("haptics (I2C bus 1 SCL)", 3), *pins]
         for key, pin in pins:
             if pin is None:
                 continue

@@ -16,6 +16,14 @@ def build_source(cfg: Config) -> SampleSource:
         from rigctl.backends.sim import SimRig
 
         return SimRig(cfg, start_ns=time.monotonic_ns())
+    if backend == "hx711":
+        from rigctl.backends.hx711 import HX711Source
+
+        return HX711Source(cfg)
+    if backend == "iio":
+        from rigctl.backends.iio import IioSource
+
+        return IioSource(cfg)
     raise ConfigError(f"rig.backend: '{backend}' is not available in this build")
 
 
