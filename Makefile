@@ -27,3 +27,13 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# Install on a Raspberry Pi (`sudo make install`): venv in $(PREFIX), config in
+# /etc/rigctl (never overwritten), systemd units enabled. DESTDIR=/staging/root
+# stages the same tree without touching the system. See README "Installing on a Pi".
+.PHONY: install uninstall
+install:
+	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" PY="$(PY)" bash systemd/install.sh install
+
+uninstall:
+	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" bash systemd/install.sh uninstall

@@ -1,0 +1,1 @@
+"""Running under systemd: sd_notify readiness and the loop-health watchdog."""

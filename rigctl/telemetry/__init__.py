@@ -1,0 +1,1 @@
+"""Telemetry for the clinic's monitoring: MQTT with Home Assistant discovery."""
