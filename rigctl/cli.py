@@ -19,6 +19,9 @@ COMMAND_MODULES = (
     "rigctl.commands.run",
     "rigctl.commands.replay",
     "rigctl.commands.bench",
+    "rigctl.commands.core",
+    "rigctl.commands.api",
+    "rigctl.commands.token",
 )
 
 

@@ -1,0 +1,82 @@
+"""``rigctl core``: the process that owns the rig: sampling, the 200 Hz loop, outputs,
+the active session, and the unix socket the API talks to.
+
+It keeps warning with the session's limit whatever happens to the API, and on
+start resumes the session recorded in the state directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+import time
+from pathlib import Path
+
+from rigctl.backends import build_pin_factory, build_source
+from rigctl.backends.scenario import load_scenario
+from rigctl.backends.sim import SimRig
+from rigctl.config import load_config
+from rigctl.core.runtime import Core
+from rigctl.outputs.factory import build_outputs
+
+log = logging.getLogger(__name__)
+DEFAULT_STATE_DIR = Path("state")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("core", help="run the core process (hardware, loop, active session)")
+    p.add_argument("--config", type=Path, default=None,
+                   help="config file (default: config/sim.toml)")
+    p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
+                   help="state directory: socket, active session, traces (default: ./state)")
+    p.add_argument("--no-scenario", action="store_true",
+                   help="sim backend: start with the rig empty instead of sim.scenario")
+    p.set_defaults(func=main)
+
+
+def build_core(config: Path | None) -> Core:
+    cfg = load_config(config)
+    source = build_source(cfg)
+    outputs = build_outputs(cfg, build_pin_factory(cfg))
+    return Core(cfg, source, outputs)
+
+
+def main(args: argparse.Namespace) -> int:
+    from rigctl.cli import UserError
+    from rigctl.ipc.server import CoreAlreadyRunning
+    from rigctl.ipc.service import CoreService
+
+    core = build_core(args.config)
+    cfg = core.config
+    service = CoreService(core, args.state_dir)
+    service.load_rig_file()
+    if isinstance(core.source, SimRig) and not args.no_scenario:
+        scenario = load_scenario(cfg.sim.scenario, cfg.mount_names)
+        core.source.play(scenario, time.monotonic_ns(), loop=cfg.sim.loop_scenario)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    core.start()
+    try:
+        if not core.loop.first_tick.wait(5):
+            raise UserError("the control loop did not start", 1)
+        restored = service.restore_session()
+        try:
+            service.start()
+        except CoreAlreadyRunning as e:
+            raise UserError(str(e), 1) from None
+        print(f"rigctl core: {cfg.rig.name} on the {cfg.rig.backend} backend, "
+              f"{len(cfg.mounts)} mounts, loop {cfg.loop.rate_hz} Hz, socket "
+              f"{service.server.path}" + (f", resumed session {restored.session_id} "
+                                          f"(limit {restored.limit_kg:g} kg)"
+                                          if restored else ""), flush=True)
+        stop.wait()
+    finally:
+        service.stop()
+        core.stop()
+        st = core.loop.stats()
+        print(f"rigctl core: stopped, outputs off. {st['ticks']} ticks, {st['overruns']} "
+              f"overruns, period error p99 {st['period_error_p99_us']} us", flush=True)
+    return 0
