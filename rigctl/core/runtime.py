@@ -183,6 +183,8 @@ class Core:
                 "ok": fault is None,
                 "fault": fault,
                 "fault_counts": {k: v for k, v in est.fault_counts[i].items() if v},
+                # samples so far: the dashboard's diagnostics derive the rate from it
+                "seq": slot_sample.seq if slot_sample is not None else None,
             })
         ls = self.loop.stats()
         return {
