@@ -22,6 +22,8 @@ COMMAND_MODULES = (
     "rigctl.commands.core",
     "rigctl.commands.api",
     "rigctl.commands.token",
+    "rigctl.commands.diagnose",
+    "rigctl.commands.bench_hx711",
 )
 
 

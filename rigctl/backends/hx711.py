@@ -11,8 +11,9 @@ for setup and drives the bits itself through the same ``RPi.GPIO`` module:
   conversion is due, then polls DOUT every ``poll_us`` (not 10 ms);
 - each PD_SCK high is timed with ``perf_counter_ns``; a read whose pulse may
   have exceeded 60 us (the chip powers down and resets) is aborted, published
-  as ``TIMING`` and counted, never used; readings during the settling time
-  after such a reset are discarded and counted (``settling``);
+  as ``TIMING`` and counted, never used; the chip is then reset on purpose
+  (PD_SCK held high) so its state is known, and readings during the settling
+  time after the reset are discarded and counted (``settling``);
 - 0x7FFFFF / 0x800000 are published as ``SATURATED``;
 - DOUT must be high after the gain pulse; if it is not (shorted or floating
   DOUT) the reading is discarded as ``ERROR``;
@@ -220,6 +221,10 @@ class Sampler:
                 self.worst_high_ns = r.worst_high_ns
             status = r.status
             if status is SampleStatus.TIMING:
+                # The measured bound may exceed 60 us while the chip did not reset
+                # and is left mid-shift: force the reset so its state is known.
+                gpio.output(sck, 1)
+                sleep(0.0002)
                 gpio.output(sck, 0)
                 slot.count(TIMING)
                 slot.publish(t_ready, 0, SampleStatus.TIMING)

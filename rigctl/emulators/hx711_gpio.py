@@ -66,6 +66,9 @@ class HX711Chip:
         self.value_fn = value_fn
         self.disconnected = False
         self.dout_stuck_low = False
+        #: hold the next read's pulse n high for ``stall_s`` (then clear): a preempted driver
+        self.stall_on_pulse: int | None = None
+        self.stall_s = 0.0003
         self._rng = random.Random(seed)
         now = time.monotonic_ns()
         self.power_up_ns = now - self.settle_ns  # powered long ago: settled
@@ -74,6 +77,7 @@ class HX711Chip:
         self._code = 0
         self._pulses = 0
         self._sck_high_pc: int | None = None  # perf_counter_ns of the rising edge
+        self._bad_pulse = False
         self._gain: tuple[str, int] = ("A", 128)
         # figures for tests and benches
         self.conversions = 0
@@ -135,9 +139,12 @@ class HX711Chip:
             self._advance(now)
             self._sck_high_pc = time.perf_counter_ns()
             p = self._pulses
+            if self.stall_on_pulse is not None and p + 1 == self.stall_on_pulse:
+                self.stall_on_pulse = None
+                time.sleep(self.stall_s)  # PD_SCK stays high: as if the driver was preempted
             if p == 0:
                 if not self._ready:
-                    self.protocol_errors += 1  # clocked while DOUT was high
+                    self._bad_pulse = True  # clocked while DOUT was high
                     return
                 self._pulses = 1
             elif p < 24:
@@ -149,14 +156,17 @@ class HX711Chip:
             elif p < 27:
                 self._pulses = p + 1
             else:
-                self.protocol_errors += 1  # more than 27 pulses
+                self._bad_pulse = True  # more than 27 pulses
             return
         if self._sck_high_pc is None:
             return
         high_for = time.perf_counter_ns() - self._sck_high_pc
         self._sck_high_pc = None
         if high_for > PD_SCK_POWER_DOWN_NS:
-            self._reset(time.monotonic_ns())
+            self._reset(time.monotonic_ns())  # a long pulse is a (maybe wanted) reset
+        elif self._bad_pulse:
+            self.protocol_errors += 1
+        self._bad_pulse = False
 
     def dout(self) -> int:
         if self.disconnected:
