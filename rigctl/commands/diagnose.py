@@ -228,14 +228,16 @@ class Emulation:
                 return round(m.offset + m.scale * (5.0 + rng.gauss(0.0, 0.01)))
             return counts
 
+        def per_conversion(fn: Callable[[int], int]) -> Callable[[int, int], int]:
+            return lambda _k, t_ns: fn(t_ns)
+
         if cfg.rig.backend == "hx711":
             from rigctl.emulators.hx711_gpio import HX711Chip, install_fake_gpio
 
             board = install_fake_gpio()
             for name, m in cfg.mounts.items():
                 assert m.dout_pin is not None and m.sck_pin is not None
-                fn = load(m)
-                chip = HX711Chip(cfg.sampling.sps, value_fn=lambda _k, t, fn=fn: fn(t))
+                chip = HX711Chip(cfg.sampling.sps, value_fn=per_conversion(load(m)))
                 chip.disconnected = name in disconnect
                 board.attach(chip, m.dout_pin, m.sck_pin)
         elif cfg.rig.backend == "iio":
