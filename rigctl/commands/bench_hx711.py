@@ -4,7 +4,9 @@ Both run against the same emulated chips (fake RPi.GPIO, N chips at the given
 SPS) one after the other, each watched by a 200 Hz poller that plays the loop.
 Each conversion carries a unique value whose ready time the emulator records,
 so sample-to-loop latency is exact: the time from the chip's data-ready edge to
-the poll that first sees the value. The baseline calls
+the poll that first sees the value (``latency_ms``; it includes up to one 5 ms
+poll period) and to the moment the value is in the slot (``ready_to_slot_ms``:
+the driver's own share). The baseline calls
 ``HX711(...).get_raw_data(times=3)`` in a loop per chip (its README's usage, in
 one thread per chip as rigctl does) and publishes the newest reading of each
 call. Figures only: nothing here is a pass/fail test.
@@ -79,6 +81,7 @@ def watch(slots: list[LatestSlot], ledger: Ledger, seconds: float,
     seen = [s.sample.seq if s.sample is not None else 0 for s in slots]
     counts = [0] * n
     lat: list[float] = []
+    to_slot: list[float] = []
     lat_oldest: list[float] = []
     cpu0, t0 = time.process_time(), time.monotonic_ns()
     deadline = t0
@@ -102,6 +105,7 @@ def watch(slots: list[LatestSlot], ledger: Ledger, seconds: float,
             ready = ledger.ready.get(s.raw)
             if ready is not None:
                 lat.append((now - ready) / 1e6)
+                to_slot.append((s.t_ns - ready) / 1e6)
             if oldest is not None:
                 o = oldest(i)
                 if o is not None and o in ledger.ready:
@@ -113,6 +117,7 @@ def watch(slots: list[LatestSlot], ledger: Ledger, seconds: float,
         "samples_per_s_per_chip_min": round(min(rates), 1),
         "latency_ms_p50": pct(lat, 0.50), "latency_ms_p99": pct(lat, 0.99),
         "latency_ms_max": round(max(lat), 3) if lat else None,
+        "ready_to_slot_ms_p50": pct(to_slot, 0.50), "ready_to_slot_ms_p99": pct(to_slot, 0.99),
         "cpu_pct_of_one_core": round(100 * (time.process_time() - cpu0) / wall, 1),
     }
     if oldest is not None:
@@ -225,7 +230,8 @@ def main(args: argparse.Namespace) -> int:
         return 0
     print(f"{'':34} {'rigctl':>10} {'package':>10}")
     for key in ("samples_per_s_per_chip_mean", "samples_per_s_per_chip_min",
-                "latency_ms_p50", "latency_ms_p99", "latency_ms_max", "cpu_pct_of_one_core"):
+                "latency_ms_p50", "latency_ms_p99", "latency_ms_max", "ready_to_slot_ms_p50",
+                "ready_to_slot_ms_p99", "cpu_pct_of_one_core"):
         print(f"{key:34} {ours[key]!s:>10} {theirs[key]!s:>10}")
     print(f"{'latency_oldest_reading_ms_p50':34} {'':>10} "
           f"{theirs['latency_oldest_reading_ms_p50']!s:>10}")
