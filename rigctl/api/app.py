@@ -39,6 +39,7 @@ ROUTE_MODULES: list[str] = [
     "rigctl.api.routes.tokens",
     "rigctl.api.routes.audit",
     "rigctl.api.routes.sim",
+    "rigctl.api.routes.metrics",
 ]
 
 #: allowed range per field, for messages of body validation errors

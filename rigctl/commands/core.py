@@ -47,10 +47,12 @@ def main(args: argparse.Namespace) -> int:
     from rigctl.cli import UserError
     from rigctl.ipc.server import CoreAlreadyRunning
     from rigctl.ipc.service import CoreService
+    from rigctl.service.supervision import CoreOps
 
     core = build_core(args.config)
     cfg = core.config
     service = CoreService(core, args.state_dir)
+    ops = CoreOps(core, service.server)  # sd_notify + watchdog, metrics, MQTT
     service.load_rig_file()
     if isinstance(core.source, SimRig) and not args.no_scenario:
         scenario = load_scenario(cfg.sim.scenario, cfg.mount_names)
@@ -67,6 +69,7 @@ def main(args: argparse.Namespace) -> int:
             service.start()
         except CoreAlreadyRunning as e:
             raise UserError(str(e), 1) from None
+        ops.start()
         print(f"rigctl core: {cfg.rig.name} on the {cfg.rig.backend} backend, "
               f"{len(cfg.mounts)} mounts, loop {cfg.loop.rate_hz} Hz, socket "
               f"{service.server.path}" + (f", resumed session {restored.session_id} "
@@ -74,6 +77,7 @@ def main(args: argparse.Namespace) -> int:
                                           if restored else ""), flush=True)
         stop.wait()
     finally:
+        ops.stop()
         service.stop()
         core.stop()
         st = core.loop.stats()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rigctl.commands.run import build_core
+from rigctl.commands.core import build_core
 from rigctl.core.loop import LoopRunner
 from rigctl.core.runtime import Core
 from rigctl.service.notify import (
