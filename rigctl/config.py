@@ -150,9 +150,9 @@ class CalibrationSection(_Model):
         None, description="calibration file shipped with this config (path relative to it), "
         "used until one is committed in the state directory")
     tare_s: float = Field(1.0, ge=0.2, le=10)
-    tare_spread_kg: float = Field(0.5, gt=0, le=10)
+    tare_spread_kg: float = Field(0.3, gt=0, le=10)
     point_s: float = Field(1.0, ge=0.2, le=10)
-    point_spread_kg: float = Field(0.5, gt=0, le=10)
+    point_spread_kg: float = Field(0.2, gt=0, le=10)
     settle_timeout_s: float = Field(10.0, ge=1, le=120)
     residual_tolerance_kg: float = Field(0.2, gt=0, le=10)
     scale_ratio_min: float = Field(0.5, gt=0, le=1)
