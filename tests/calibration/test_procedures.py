@@ -10,8 +10,8 @@ import pytest
 
 from rigctl.calibration.fit import CalibrationRefused
 from rigctl.calibration.procedures import CalibrationBusy
-from rigctl.calibration.store import CalibrationStore, MountCalibration, read_file, resolve
 from rigctl.calibration.startup import config_defaults
+from rigctl.calibration.store import CalibrationStore, MountCalibration, read_file, resolve
 from rigctl.core.warning import State
 
 from .conftest import NAMES, Rig, make_config, running_rig
@@ -120,8 +120,7 @@ def test_points_need_a_tare_a_known_mount_and_a_sane_weight(rig: Rig) -> None:
         rig.cal.add_point("bar_a_left", 150.0)
     with pytest.raises(CalibrationRefused, match="unknown bar 'c'; the rig has bars a, b"):
         rig.cal.add_bar_point("c", 10.0)
-    with pytest.raises(CalibrationRefused, match="commit refused: no tare|no calibration in "
-                                                 "progress"):
+    with pytest.raises(CalibrationRefused, match="no calibration in progress"):
         rig.cal.commit("Ana")
     with pytest.raises(CalibrationRefused, match="installer: a name of 1-80 characters"):
         rig.cal.commit("  ")

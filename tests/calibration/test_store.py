@@ -96,7 +96,7 @@ def test_startup_prefers_committed_then_factory_then_config(tmp_path: Path) -> N
 
 def test_a_missing_factory_file_or_a_damaged_state_file_stops_startup(tmp_path: Path) -> None:
     cfg = make_config(calibration={"factory_file": str(tmp_path / "missing.json")})
-    with pytest.raises(CalibrationFileError, match="calibration.factory_file: .*no such file"):
+    with pytest.raises(CalibrationFileError, match=r"calibration\.factory_file: .*no such file"):
         load_startup(cfg, tmp_path)
     (tmp_path / "calibration.json").write_text("{}")
     with pytest.raises(CalibrationFileError, match="not a rigctl calibration file"):
