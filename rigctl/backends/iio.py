@@ -12,8 +12,9 @@ conversion is ready returns 10-20 ms late. :class:`IioPacer` therefore issues
 reads once per conversion period and nudges its phase so reads land just after
 the data is ready (a read that returned slowly was early).
 
-Devices are found by ``label`` (DT ``label`` property), then by directory name
-(``iio:device2``), then by ``name`` when that is unique.
+Devices are found by ``label`` (the DT ``label`` property, read by the IIO core),
+then by directory name (``iio:device2``), then by device-tree node name
+(``of_node/name``, e.g. ``hx711-bar-a-left``), then by ``name`` when that is unique.
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ def find_device(root: Path, wanted: str, key: str) -> Path:
     for d in devices:
         if d.name == wanted:
             return d
+    by_node = [d for d in devices if _read_attr(d / "of_node" / "name") == wanted]
+    if len(by_node) == 1:
+        return by_node[0]
     by_name = [d for d in devices if _read_attr(d / "name") == wanted]
     if len(by_name) == 1:
         return by_name[0]

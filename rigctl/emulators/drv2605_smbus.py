@@ -15,6 +15,7 @@ RTP levels while in RTP mode. Every transfer is logged in ``bus.log``.
 from __future__ import annotations
 
 import errno
+import os
 import threading
 import time
 from typing import Literal
@@ -142,7 +143,7 @@ class FakeI2CBus:
 
     def _target(self, address: int) -> FakeDrv2605:
         if self.fail_errno is not None:
-            raise OSError(self.fail_errno, "I2C transfer failed")
+            raise OSError(self.fail_errno, os.strerror(self.fail_errno))
         found = [self.devices[address]] if address in self.devices else []
         for mux in self.muxes.values():
             for ch, devs in mux.channels.items():
@@ -183,7 +184,7 @@ class FakeSMBus:
         b = self.bus
         with b.lock:
             if b.fail_errno is not None:
-                raise OSError(b.fail_errno, "I2C transfer failed")
+                raise OSError(b.fail_errno, os.strerror(b.fail_errno))
             mux = b.muxes.get(i2c_addr)
             if mux is None:
                 raise OSError(errno.EREMOTEIO, "Remote I/O error")

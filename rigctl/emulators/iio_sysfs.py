@@ -47,14 +47,18 @@ class FakeIioTree:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def add(self, label: str | None, value: ValueFn | int = 0, name: str = "hx711") -> Path:
-        """A device; ``label`` None gives an unlabelled one (found by name or dir only)."""
+    def add(self, label: str | None, value: ValueFn | int = 0, name: str = "hx711",
+            node: str | None = None) -> Path:
+        """A device; ``label`` None gives an unlabelled one; ``node`` its DT node name."""
         index = len(self.devices)
         d = self.root / f"iio:device{index}"
         d.mkdir()
         (d / "name").write_text(name + "\n")
         if label is not None:
             (d / "label").write_text(label + "\n")
+        if node is not None:
+            (d / "of_node").mkdir()
+            (d / "of_node" / "name").write_text(node + "\n")
         (d / "in_voltage_scale").write_text("0.000000152\n")
         key = label if label is not None else d.name
         self.devices[key] = d
