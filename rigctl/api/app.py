@@ -117,7 +117,8 @@ def create_app(config: Config, state_dir: Path, auth_fail_limit: int = 10,
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+        code = {400: "bad_request", 404: "not_found",
+                405: "method_not_allowed"}.get(exc.status_code, "error")
         return _body(exc.status_code, code, str(exc.detail), None,
                      getattr(exc, "headers", None))
 

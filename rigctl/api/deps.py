@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
@@ -58,8 +58,12 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {c: {"model": ErrorBody} for c in codes}
 
 
-#: documented on every authenticated route
-AUTH_ERRORS = error_responses(401, 403, 429)
+#: a row id: SQLite integers are 64-bit, so larger numbers are refused with 422, not a 500
+Id = Annotated[int, Path(ge=1, le=2**63 - 1, description="row id")]
+MAX_ID = 2**63 - 1
+
+#: documented on every authenticated route (400: a body that is not even JSON)
+AUTH_ERRORS = error_responses(400, 401, 403, 429)
 
 
 class FailedAuthLimiter:

@@ -105,6 +105,18 @@ class CoreClient:
         finally:
             self._pending.pop(rid, None)
 
+    async def refresh_status(self) -> None:
+        """Fetch a snapshot now: after a change, readers must not see the state before it.
+
+        Best effort: if the core just went away, the staleness rule reports it.
+        """
+        try:
+            snap = await self.request("status")
+        except (CoreUnavailable, IpcError):
+            return
+        self.latest_status = snap
+        self.status_mono = time.monotonic()
+
     # -- subscription fan-out ----------------------------------------------------
     def subscribe(self, maxsize: int = 64) -> asyncio.Queue[Event]:
         q: asyncio.Queue[Event] = asyncio.Queue(maxsize)

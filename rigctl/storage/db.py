@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 import secrets
 import sqlite3
 import threading
@@ -25,6 +26,7 @@ from typing import Any
 from rigctl.storage.migrations import MIGRATIONS, SCHEMA_VERSION
 
 DB_FILE = "rigctl.db"
+_FIXED3 = re.compile(r"-?\d+\.\d{3}")
 ROLES = ("viewer", "clinician", "installer", "admin")
 TOKEN_PREFIX = "rig_"
 #: how often a token's last_used_at is written (a write per request would cost an fsync)
@@ -446,6 +448,8 @@ def read_trace_file(path: Path) -> tuple[list[str], list[tuple[float, str, float
     for r in reader:
         if len(r) != len(header) or r[0] == "t_s":
             continue  # a header repeated after a core restart, or a damaged row
+        if not all(_FIXED3.fullmatch(x) for x in (r[0], *r[2:])):
+            continue  # torn inside a number: the core writes exactly 3 decimals
         try:
             rows.append((float(r[0]), r[1], float(r[2]), float(r[3]), ";".join(r[4:])))
         except ValueError:

@@ -28,7 +28,7 @@ class AuditOut(BaseModel):
 @router.get("/audit", response_model=list[AuditOut])
 def audit(st: State, who: Admin,
           limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-          offset: Annotated[int, Query(ge=0)] = 0,
+          offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
           entity: Literal["client", "therapist", "rig", "token"] | None = None,
           ) -> list[dict[str, Any]]:
     """Newest first."""

@@ -15,7 +15,7 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
-from rigctl.api.deps import AUTH_ERRORS, ApiError, ApiState, Clinician, State, error_responses
+from rigctl.api.deps import AUTH_ERRORS, ApiError, ApiState, Clinician, Id, State, error_responses
 
 router = APIRouter(prefix="/api/v1", tags=["clients"],
                    responses={**AUTH_ERRORS, **error_responses(404, 409, 422, 503)})
@@ -72,12 +72,12 @@ def create_client(body: ClientIn, st: State, who: Clinician) -> dict[str, Any]:
 
 
 @router.get("/clients/{client_id}", response_model=ClientOut)
-def get_client(client_id: int, st: State, who: Clinician) -> dict[str, Any]:
+def get_client(client_id: Id, st: State, who: Clinician) -> dict[str, Any]:
     return st.db.get_client(client_id)
 
 
 @router.patch("/clients/{client_id}", response_model=ClientOut)
-async def patch_client(client_id: int, body: ClientPatch, st: State,
+async def patch_client(client_id: Id, body: ClientPatch, st: State,
                        who: Clinician) -> dict[str, Any]:
     changes = {k: getattr(body, k) for k in body.model_fields_set}
     for k, v in changes.items():
@@ -94,6 +94,7 @@ async def patch_client(client_id: int, body: ClientPatch, st: State,
             await st.core.request("session.set_limit",
                                   {"session_id": active["id"], "limit_kg": new_limit})
             pushed = True
+            await st.core.refresh_status()
     try:
         _, new = await run_in_threadpool(st.db.update_client, who.actor, client_id, changes)
     except Exception:
@@ -105,7 +106,7 @@ async def patch_client(client_id: int, body: ClientPatch, st: State,
 
 
 @router.delete("/clients/{client_id}", status_code=204, response_model=None)
-def delete_client(client_id: int, st: State, who: Clinician) -> None:
+def delete_client(client_id: Id, st: State, who: Clinician) -> None:
     """Deletes the record; its past sessions stay, no longer linked to a name."""
     st.db.delete_client(who.actor, client_id)
 

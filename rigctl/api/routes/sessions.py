@@ -13,11 +13,20 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
-from rigctl.api.deps import AUTH_ERRORS, ApiError, ApiState, Clinician, State, error_responses
+from rigctl.api.deps import (
+    AUTH_ERRORS,
+    MAX_ID,
+    ApiError,
+    ApiState,
+    Clinician,
+    State,
+    error_responses,
+)
 from rigctl.api.routes.therapists import Weight
 from rigctl.api.sync import import_finished, iso
 from rigctl.ipc.protocol import IpcError
@@ -26,10 +35,13 @@ from rigctl.storage import Conflict
 router = APIRouter(prefix="/api/v1", tags=["sessions"],
                    responses={**AUTH_ERRORS, **error_responses(404, 409, 422, 503)})
 
+SessionId = Annotated[str, PathParam(min_length=1, max_length=64, description="session id")]
+
+
 class SessionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    client_id: StrictInt
-    therapist_id: StrictInt | None = None
+    client_id: Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+    therapist_id: Annotated[StrictInt, Field(ge=1, le=MAX_ID)] | None = None
     therapist_weight_kg: Weight | None = None
 
     @model_validator(mode="after")
@@ -127,6 +139,7 @@ async def start_session(body: SessionIn, st: State, who: Clinician) -> dict[str,
             finally:
                 await run_in_threadpool(_discard_dir, st, sid)
             raise
+        await st.core.refresh_status()
     return await _with_summary(st, row)
 
 
@@ -139,7 +152,7 @@ def _discard_dir(st: ApiState, sid: str) -> None:
 
 
 @router.post("/sessions/{session_id}/stop", response_model=SessionOut)
-async def stop_session(session_id: str, st: State, who: Clinician) -> dict[str, Any]:
+async def stop_session(session_id: SessionId, st: State, who: Clinician) -> dict[str, Any]:
     async with st.session_lock:
         row = await run_in_threadpool(st.db.get_session, session_id)
         if row["status"] != "active":
@@ -159,20 +172,22 @@ async def stop_session(session_id: str, st: State, who: Clinician) -> dict[str, 
             row = await run_in_threadpool(import_finished, st, session_id, summary, who.actor)
         except Conflict:
             row = await run_in_threadpool(st.db.get_session, session_id)
+        await st.core.refresh_status()
     return await _with_summary(st, row)
 
 
 @router.get("/sessions", response_model=list[SessionOut])
 async def list_sessions(st: State, who: Clinician,
                         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                        offset: Annotated[int, Query(ge=0)] = 0,
-                        client_id: int | None = None) -> list[dict[str, Any]]:
+                        offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
+                        client_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+                        ) -> list[dict[str, Any]]:
     rows = await run_in_threadpool(st.db.list_sessions, limit, offset, client_id)
     return [await _with_summary(st, r) for r in rows]
 
 
 @router.get("/sessions/{session_id}", response_model=SessionOut)
-async def get_session(session_id: str, st: State, who: Clinician) -> dict[str, Any]:
+async def get_session(session_id: SessionId, st: State, who: Clinician) -> dict[str, Any]:
     """The summary: duration, peak foot load, time over limit, counts, transitions."""
     row = await run_in_threadpool(st.db.get_session, session_id)
     return await _with_summary(st, row)
@@ -181,7 +196,7 @@ async def get_session(session_id: str, st: State, who: Clinician) -> dict[str, A
 @router.get("/sessions/{session_id}/trace.csv", response_class=StreamingResponse,
             responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
                              "description": "t_s,state,foot_load_kg,bar_load_kg,<mount>..."}})
-async def trace_csv(session_id: str, st: State, who: Clinician) -> StreamingResponse:
+async def trace_csv(session_id: SessionId, st: State, who: Clinician) -> StreamingResponse:
     """The recorded trace (50 Hz): while active, what the core has written so far."""
     row = await run_in_threadpool(st.db.get_session, session_id)
     if row["status"] == "active":

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from rigctl.api.deps import AUTH_ERRORS, ApiError, Clinician, State, error_responses
+from rigctl.api.deps import AUTH_ERRORS, ApiError, Clinician, Id, State, error_responses
 
 router = APIRouter(prefix="/api/v1", tags=["therapists"],
                    responses={**AUTH_ERRORS, **error_responses(404, 422)})
@@ -44,13 +44,13 @@ def create_therapist(body: TherapistIn, st: State, who: Clinician) -> dict[str, 
 
 
 @router.get("/therapists/{therapist_id}", response_model=TherapistOut)
-def get_therapist(therapist_id: int, st: State, who: Clinician) -> dict[str, Any]:
+def get_therapist(therapist_id: Id, st: State, who: Clinician) -> dict[str, Any]:
     return st.db.get_therapist(therapist_id)
 
 
 @router.post("/therapists/{therapist_id}/weigh-in", status_code=200,
              responses=error_responses(501))
-def weigh_in(therapist_id: int, st: State, who: Clinician) -> dict[str, Any]:
+def weigh_in(therapist_id: Id, st: State, who: Clinician) -> dict[str, Any]:
     """Weigh the therapist hanging from the bars: comes with the calibration feature (501)."""
     st.db.get_therapist(therapist_id)
     raise ApiError(501, "weigh-in needs calibration support, which this build does not have "

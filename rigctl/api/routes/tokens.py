@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from rigctl.api.deps import AUTH_ERRORS, Admin, State, error_responses
+from rigctl.api.deps import AUTH_ERRORS, Admin, Id, State, error_responses
 
 router = APIRouter(prefix="/api/v1", tags=["tokens"],
                    responses={**AUTH_ERRORS, **error_responses(404, 422)})
@@ -48,5 +48,5 @@ def create_token(body: TokenIn, st: State, who: Admin) -> dict[str, Any]:
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
-def revoke_token(token_id: int, st: State, who: Admin) -> dict[str, Any]:
+def revoke_token(token_id: Id, st: State, who: Admin) -> dict[str, Any]:
     return st.db.revoke_token(who.actor, token_id)
