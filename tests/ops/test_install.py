@@ -85,6 +85,9 @@ def test_core_unit_is_notify_with_watchdog_realtime_devices_and_state() -> None:
     assert {"char-gpiochip rw", "char-i2c rw"} <= set(s["Service.DeviceAllow"])
     assert "Service.PrivateDevices" not in s  # it would hide /dev/gpiochip* and /dev/i2c-*
     assert s["Service.ProtectSystem"] == ["strict"]
+    # lgpio writes FIFOs into the working directory: it must be a writable one
+    assert s["Service.RuntimeDirectory"] == ["rigctl"]
+    assert s["Service.WorkingDirectory"] == ["/run/rigctl"]
     assert s["Install.WantedBy"] == ["multi-user.target"]
 
 
