@@ -40,6 +40,7 @@ ROUTE_MODULES: list[str] = [
     "rigctl.api.routes.audit",
     "rigctl.api.routes.sim",
     "rigctl.api.routes.metrics",
+    "rigctl.api.routes.web",  # the dashboard at / (keep last: it serves /)
 ]
 
 #: allowed range per field, for messages of body validation errors
