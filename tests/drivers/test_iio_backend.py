@@ -11,8 +11,8 @@ import pytest
 
 from rigctl.backends.iio import IioPacer, IioSource, decode_offset_binary, find_device
 from rigctl.config import Config, ConfigError, parse_config
-from rigctl.sampling.slots import SAT_HIGH, SAT_LOW, SampleStatus
 from rigctl.emulators.iio_sysfs import FakeIioTree
+from rigctl.sampling.slots import SAT_HIGH, SAT_LOW, SampleStatus
 from tests.drivers.conftest import wait_for
 
 MOUNTS = ("bar_a_left", "bar_a_right", "bar_b_left", "bar_b_right")
