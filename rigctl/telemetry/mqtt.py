@@ -260,8 +260,12 @@ class MqttTelemetry:
         log.info("mqtt: telemetry for %s to %s:%d under %s", self.rig_name, self.cfg.host,
                  self.cfg.port, self.topics.base)
 
-    def stop(self, timeout: float = 2.0) -> None:
-        """Say offline (retained) while the broker still hears us, then disconnect."""
+    def stop(self, timeout: float = 1.0) -> None:
+        """Say offline (retained) while the broker still hears us, then disconnect.
+
+        Bounded: the core stops its outputs after this, and paho's thread may be
+        inside a connect attempt to an unreachable host (up to its 5 s timeout).
+        """
         self._stop.set()
         self._wake.set()
         if self._thread.is_alive():
@@ -271,7 +275,10 @@ class MqttTelemetry:
             with contextlib.suppress(RuntimeError, ValueError):
                 info.wait_for_publish(timeout)
         self.client.disconnect()
-        self.client.loop_stop()
+        closer = threading.Thread(target=self.client.loop_stop, name="rigctl-mqtt-stop",
+                                  daemon=True)
+        closer.start()
+        closer.join(timeout)
 
     # -- from other threads: O(1), never blocks ----------------------------------------
     def on_transition(self, tr: Transition) -> None:

@@ -6,6 +6,7 @@ is the real core (sim backend, mock pins) with its 200 Hz loop running.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -417,3 +418,39 @@ def test_a_wrong_port_never_blocks_start_or_the_loop(make_core: Callable[[Config
         assert core.loop.ticks - ticks >= 0.8 * 200 * 1.5
     finally:
         tel.stop()
+
+
+def test_a_broker_that_never_answers_blocks_neither_the_loop_nor_the_shutdown(
+        make_core: Callable[[Config], Core]) -> None:
+    # a listening socket whose accept queue is full: connect() hangs (SYNs dropped),
+    # as it does for a broker host that vanished from the network
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(0)
+    port = int(srv.getsockname()[1])
+    fillers = []
+    for _ in range(3):
+        c = socket.socket()
+        c.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            c.connect(("127.0.0.1", port))
+        fillers.append(c)
+    core = make_core(rig_config(port))
+    core.start()
+    tel = start_telemetry(core)
+    assert tel is not None
+    try:
+        ticks = core.loop.ticks
+        time.sleep(1.5)  # paho's thread sits in connect() meanwhile
+        assert not tel.connected
+        assert core.loop.ticks - ticks >= 0.8 * 200 * 1.5
+    finally:
+        t0 = time.monotonic()
+        tel.stop()
+        stop_s = time.monotonic() - t0
+        for c in fillers:
+            c.close()
+        srv.close()
+    # the core switches its outputs off right after this: it must not wait out
+    # paho's 5 s connect timeout
+    assert stop_s < 3.0, stop_s
