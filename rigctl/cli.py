@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "rigctl.commands.core",
     "rigctl.commands.api",
     "rigctl.commands.token",
+    "rigctl.commands.bench_api",
     "rigctl.commands.diagnose",
     "rigctl.commands.bench_hx711",
 )

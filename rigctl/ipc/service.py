@@ -138,6 +138,7 @@ class CoreService:
             ("rig.set", self.op_rig_set),
             ("sim.scenario", self.op_sim_scenario),
             ("sim.hold", self.op_sim_hold),
+            ("loop.histogram", self.op_loop_histogram),
         ):
             self.server.register(op, fn)
 
@@ -180,9 +181,9 @@ class CoreService:
                 seeded.record(tr)
             ctl.session = seeded
 
+        self.t0_ns = start_ns
         self.core.call(resume, timeout=5.0)
         self.active = saved
-        self.t0_ns = start_ns
         log.warning("session %s restored after a core restart: limit %.1f kg, therapist "
                     "%.1f kg", saved.session_id, saved.limit_kg, saved.therapist_kg)
         return saved
@@ -272,11 +273,11 @@ class CoreService:
             box: list[int] = []
 
             def begin(now_ns: int) -> None:
+                self.t0_ns = now_ns  # before the events thread prints the first transition
                 self.core.controller.start_session(limit, therapist, now_ns, sid)
                 box.append(now_ns)
 
             self.core.call(begin, timeout=2.0)
-            self.t0_ns = box[0]
             a = ActiveSession(sid, limit, therapist, box[0], time.time(), client_id)
             try:
                 self.state_file.save(a)
@@ -385,6 +386,13 @@ class CoreService:
         return {"rows": len(sc.times), "duration_s": sc.duration_s,
                 "session_id": s.session_id if s else None,
                 "session_t_s": round((box[0] - s.start_ns) / 1e9, 4) if s else None}
+
+    def op_loop_histogram(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The loop's period-error histogram, sparse ({us: count}), for windowed figures."""
+        lp = self.core.loop
+        bins = lp.period_error.bins[:]  # one C-level copy; the loop keeps recording
+        return {"ticks": lp.ticks, "overruns": lp.overruns,
+                "period_error_us": {str(i): c for i, c in enumerate(bins) if c}}
 
     def op_sim_hold(self, args: dict[str, Any]) -> dict[str, Any]:
         rig = self._sim()
