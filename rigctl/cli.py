@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "rigctl.commands.bench_api",
     "rigctl.commands.diagnose",
     "rigctl.commands.bench_hx711",
+    "rigctl.commands.calibrate",
 )
 
 

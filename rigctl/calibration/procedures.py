@@ -33,7 +33,7 @@ from rigctl.calibration.fit import (
     verify_error,
 )
 from rigctl.calibration.stability import Window, dedupe, last_window, median3_filter
-from rigctl.calibration.startup import config_defaults
+from rigctl.calibration.startup import config_defaults, load_startup
 from rigctl.calibration.store import (
     Applied,
     CalibrationFileError,
@@ -43,6 +43,7 @@ from rigctl.calibration.store import (
     resolve,
     utc_now,
 )
+from rigctl.config import CalibrationSection, Config
 from rigctl.core.estimator import IMPLAUSIBLE, READ_ERROR, SATURATED, TIMING, Estimator
 from rigctl.core.runtime import Core
 from rigctl.sampling.slots import SAT_HIGH
@@ -95,19 +96,30 @@ class Calibrator:
 
     def __init__(self, core: Core, state_dir: Path, applied: Applied | None = None) -> None:
         self.core = core
-        self.cfg = core.config
-        self.rules = core.config.calibration
         self.store = CalibrationStore(state_dir)
         self.names = core.config.mount_names
         self.limits = FitLimits(self.rules.residual_tolerance_kg, self.rules.scale_ratio_min,
                                 self.rules.scale_ratio_max)
         est = core.controller.estimator
-        self.applied = applied or Applied("config", 0, tuple(est.offsets), tuple(est.scales),
-                                          tuple(est.reference_offsets))
+        if applied is None:  # what the core should be using; make sure it does
+            applied = load_startup(core.config, state_dir)
+            if (list(applied.offsets), list(applied.scales),
+                    list(applied.reference)) != (est.offsets, est.scales, est.reference_offsets):
+                self._apply(applied)
+        self.applied = applied
         self._rec = _Recorder(est)
         core.on_tick(self._rec)
         self._busy = threading.Lock()
         self.doing: str | None = None
+
+    @property
+    def cfg(self) -> Config:
+        """The core's config now (rig settings from the API may replace it)."""
+        return self.core.config
+
+    @property
+    def rules(self) -> CalibrationSection:
+        return self.core.config.calibration
 
     # -- bookkeeping -------------------------------------------------------------
     def _begin(self, what: str, installer_step: bool = True) -> None:
@@ -142,8 +154,14 @@ class Calibrator:
 
     def _apply(self, applied: Applied) -> None:
         est = self.core.controller.estimator
-        self.core.call(lambda _now: est.set_calibration(applied.offsets, applied.scales,
-                                                        applied.reference))
+
+        def swap(_now: int) -> None:
+            est.set_calibration(applied.offsets, applied.scales, applied.reference)
+
+        if self.core.loop.running:
+            self.core.call(swap)
+        else:  # before start: nobody else touches the estimator yet
+            swap(0)
         self.applied = applied
         log.info("calibration: now using %s", applied.describe())
 
@@ -557,7 +575,7 @@ class Calibrator:
                     raise CalibrationRefused("weigh-in refused: no readings")
                 if best.spread < r.weigh_in_spread_kg:
                     raise CalibrationRefused(
-                        f"weigh-in refused: bar load {best.mean:.1f} kg is below "
+                        f"weigh-in refused: bar load {round(best.mean, 1) + 0.0:.1f} kg is below "
                         f"{r.weigh_in_min_kg:g} kg - hang fully from the bars with feet off "
                         "the table")
                 raise CalibrationRefused(

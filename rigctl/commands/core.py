@@ -36,22 +36,33 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=main)
 
 
-def build_core(config: Path | None) -> Core:
+def build_core(config: Path | None, state_dir: Path | None = None) -> Core:
+    """The rig's core, carrying the calibration from ``state_dir`` (else factory/config)."""
+    from rigctl.calibration.startup import build_controller
+
     cfg = load_config(config)
+    controller, _applied = build_controller(cfg, state_dir)
     source = build_source(cfg)
     outputs = build_outputs(cfg, build_pin_factory(cfg))
-    return Core(cfg, source, outputs)
+    return Core(cfg, source, outputs, controller=controller)
 
 
 def main(args: argparse.Namespace) -> int:
+    from rigctl.calibration import ipc as calibration_ipc
+    from rigctl.calibration.procedures import Calibrator
+    from rigctl.calibration.store import CalibrationFileError
     from rigctl.cli import UserError
     from rigctl.ipc.server import CoreAlreadyRunning
     from rigctl.ipc.service import CoreService
     from rigctl.service.supervision import CoreOps
 
-    core = build_core(args.config)
+    try:
+        core = build_core(args.config, args.state_dir)
+    except CalibrationFileError as e:
+        raise UserError(str(e), 2) from None
     cfg = core.config
     service = CoreService(core, args.state_dir)
+    calibration_ipc.register(service.server, Calibrator(core, args.state_dir))
     ops = CoreOps(core, service.server)  # sd_notify + watchdog, metrics, MQTT
     service.load_rig_file()
     if isinstance(core.source, SimRig) and not args.no_scenario:

@@ -73,6 +73,9 @@ class IpcServer:
         self.status_fn = status_fn
         self.period_s = 1.0 / status_hz
         self.handlers: dict[str, Handler] = {}
+        #: ops that take seconds (calibration captures, weigh-in): answered from their own
+        #: thread, so the connection keeps serving other requests meanwhile
+        self.slow_ops: set[str] = set()
         self._conns: list[_Conn] = []
         self._conns_lock = threading.Lock()
         self._stop = threading.Event()
@@ -80,9 +83,14 @@ class IpcServer:
         self._threads: list[threading.Thread] = []
         self.register("ping", lambda args: {"pid": os.getpid()})
 
-    def register(self, op: str, fn: Handler) -> None:
-        """Answer requests ``op`` with ``fn(args)``; raise ``IpcError`` for an error answer."""
+    def register(self, op: str, fn: Handler, slow: bool = False) -> None:
+        """Answer requests ``op`` with ``fn(args)``; raise ``IpcError`` for an error answer.
+
+        ``slow``: ``fn`` may block for seconds; it then runs in a thread of its own.
+        """
         self.handlers[op] = fn
+        if slow:
+            self.slow_ops.add(op)
 
     # -- lifecycle -------------------------------------------------------------
     def start(self) -> None:
@@ -191,7 +199,11 @@ class IpcServer:
                 while b"\n" in buf:
                     line, buf = buf.split(b"\n", 1)
                     if line.strip():
-                        self._handle_line(conn, line)
+                        if self.slow_ops and _op_of(line) in self.slow_ops:
+                            threading.Thread(target=self._handle_line, args=(conn, line),
+                                             name="rigctl-ipc-slow", daemon=True).start()
+                        else:
+                            self._handle_line(conn, line)
                 if len(buf) > MAX_LINE:
                     conn.send({"id": None, "ok": False, "error": IpcError(
                         "bad_request", f"request longer than {MAX_LINE} bytes").to_dict()})
@@ -235,6 +247,13 @@ class IpcServer:
             conn.send(reply)
         except ValueError as e:  # a result that is not JSON (NaN): a bug, still answer
             conn.send({"id": rid, "ok": False, "error": {"code": "internal", "message": str(e)}})
+
+
+def _op_of(line: bytes) -> str | None:
+    try:
+        return str(decode(line).get("op"))
+    except ValueError:
+        return None
 
 
 def _timeval(seconds: float) -> bytes:
