@@ -34,6 +34,7 @@ from rigctl.ipc.server import IpcServer
 log = logging.getLogger(__name__)
 
 RIG_FILE = "rig.json"
+CHECKPOINT_EVERY_S = 1.0
 THERAPIST_MIN_KG = 30.0
 THERAPIST_MAX_KG = 250.0
 #: warning fields a rig PATCH may change (DESIGN section 6: thresholds and dwell times)
@@ -125,6 +126,7 @@ class CoreService:
         self.t0_ns = time.monotonic_ns()
         self._session_lock = threading.Lock()
         self._last_ckpt: tuple[Any, ...] | None = None
+        self._ckpt_mono = 0.0
         self.recorder = TraceRecorder(core, self.state_dir, on_drain=self.checkpoint)
         self.server = IpcServer(socket_path(self.state_dir), self.status)
         core.on_transition(self._on_transition)
@@ -158,7 +160,11 @@ class CoreService:
         log.info("rig: settings from %s applied", path)
 
     def restore_session(self) -> ActiveSession | None:
-        """Resume the session in the state file (the core restarted mid-session)."""
+        """Resume the session in the state file (the core restarted mid-session).
+
+        An unreadable file raises ``ValueError``: better no core than a core that
+        silently runs unarmed while a therapist believes a session is active.
+        """
         saved = self.state_file.load()
         if saved is None:
             return None
@@ -195,7 +201,7 @@ class CoreService:
     def stop(self) -> None:
         self.server.stop()
         self.recorder.stop()
-        self.checkpoint()
+        self.checkpoint(force=True)
 
     # -- status ----------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -222,8 +228,12 @@ class CoreService:
               f"{tr.foot_kg:6.1f} kg", flush=True)
 
     # -- session checkpoint (writer thread) ---------------------------------------------
-    def checkpoint(self) -> None:
-        """Save the running summary into the session file when it changed."""
+    def checkpoint(self, force: bool = False) -> None:
+        """Save the running summary into the session file: at most once a second, if changed."""
+        mono = time.monotonic()
+        if not force and mono - self._ckpt_mono < CHECKPOINT_EVERY_S:
+            return
+        self._ckpt_mono = mono
         with self._session_lock:
             a = self.active
             s = self.core.controller.session

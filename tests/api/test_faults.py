@@ -140,3 +140,35 @@ def test_kill_9_during_heavy_writes_loses_no_acknowledged_write(tmp_path: Path) 
         db.close()
     finally:
         r.stop()
+
+
+def test_a_session_stopped_while_the_api_was_dead_is_imported_when_it_comes_back(
+        rig: Rig) -> None:
+    c = rig.client("clinician")
+    _, sid = start_session(c)
+    time.sleep(0.6)
+    rig.kill("api")
+    # the core stops it (as if the API died right after asking, before its import)
+    stopped = core_request(rig.state_dir, "session.stop", {"session_id": sid})
+    assert (rig.state_dir / "sessions" / sid / "summary.json").exists()
+    rig.start_api()
+    s = c.get(f"/api/v1/sessions/{sid}").json()
+    assert s["status"] == "stopped"
+    assert s["summary"]["duration_s"] == stopped["summary"]["duration_s"]
+    assert s["summary"]["transitions"][-1]["state"] == "idle"
+    assert len(c.get(f"/api/v1/sessions/{sid}/trace.csv").text.splitlines()) > 25
+    assert not (rig.state_dir / "sessions" / sid).exists()  # imported, then removed
+
+
+def test_a_session_the_core_started_while_the_api_was_dead_is_recorded(rig: Rig) -> None:
+    c = rig.client("clinician")
+    cid = c.post("/api/v1/clients", json={"display_name": "D", "foot_load_limit_kg": 33,
+                                          "cleared": True}).json()["id"]
+    rig.kill("api")
+    core_request(rig.state_dir, "session.start", {"session_id": "s-from-core", "client_id": cid,
+                                                   "limit_kg": 33, "therapist_kg": 72})
+    rig.start_api()
+    s = c.get("/api/v1/sessions/s-from-core").json()
+    assert (s["status"], s["client_id"], s["limit_kg"], s["therapist_weight_kg"]) == (
+        "active", cid, 33.0, 72.0)
+    assert c.post("/api/v1/sessions/s-from-core/stop").json()["status"] == "stopped"
