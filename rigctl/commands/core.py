@@ -75,7 +75,10 @@ def main(args: argparse.Namespace) -> int:
     try:
         if not core.loop.first_tick.wait(5):
             raise UserError("the control loop did not start", 1)
-        restored = service.restore_session()
+        try:
+            restored = service.restore_session()
+        except ValueError as e:
+            raise UserError(f"{e}; move the file away to start without that session", 1) from None
         try:
             service.start()
         except CoreAlreadyRunning as e:
