@@ -111,7 +111,7 @@ export class SeriesChart {
       if (!(ref.y >= y0 && ref.y <= y1)) continue;
       this.gLines.append(s("line", { x1: l, x2: l + W, y1: Y(ref.y), y2: Y(ref.y), class: ref.cls || "ref" }));
       const kind = (ref.cls || "").replace(/\bref\b/, "").trim();
-      this.gLabels.append(s("text", { x: l + W - 4, y: Y(ref.y) - 5, class: `reflabel ${kind}` }, ref.label));
+      this.gLabels.append(s("text", { x: l + 6, y: Y(ref.y) - 5, class: `reflabel ${kind}` }, ref.label));
     }
     const [dx, dy] = downsample(xs, ys, maxPoints);
     let d = "";

@@ -294,7 +294,7 @@ function mountOne(root, { api, me }, id) {
         h("h2", {}, `Over-limit moments (${moments.length})`),
         moments.length
           ? h("ol", { "data-testid": "over-moments" }, moments.map((m) => h("li", {},
-            `at ${clock(m.t0)} (${kg(m.t0)} s): ${kg(m.t1 - m.t0)} s over, peak ${kg(m.peak)} kg`)))
+            `at ${clock(m.t0)} (${kg(m.t0)} s): over-limit warning for ${kg(m.t1 - m.t0)} s, peak ${kg(m.peak)} kg`)))
           : h("p", { "data-testid": "over-moments" }, "✓ The foot load stayed within the limit.")),
       h("details", { class: "panel" },
         h("summary", {}, `State changes (${(sm.transitions || []).length})`),

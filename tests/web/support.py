@@ -1,0 +1,118 @@
+"""Helpers of the dashboard's browser tests: the rig under test, scenarios, sign-in, screenshots."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.sync_api import Page, expect
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "web"
+MOUNTS = ("bar_a_left", "bar_a_right", "bar_b_left", "bar_b_right")
+#: the demo session of config/sim.toml
+LIMIT_KG = 40.0
+THERAPIST_KG = 70.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_token(state_dir: Path, role: str) -> str:
+    out = subprocess.run([sys.executable, "-m", "rigctl", "token", "create", "--role", role,
+                          "--name", f"web test {role}", "--state-dir", str(state_dir)],
+                         check=True, capture_output=True, text=True, timeout=30)
+    return out.stdout.strip().splitlines()[-1]
+
+
+def scenario_csv(rows: list[tuple[float, float]], fault: list[str] | None = None) -> str:
+    """Rows of (t_s, kg on each of the four mounts); optional fault mode for bar_b_right."""
+    head = "t_s," + ",".join(MOUNTS) + (",fault:bar_b_right" if fault else "")
+    lines = [head]
+    for i, (t, kg) in enumerate(rows):
+        cells = [f"{t:g}"] + [f"{kg:g}"] * len(MOUNTS) + ([fault[i]] if fault else [])
+        lines.append(",".join(cells))
+    return "\n".join(lines) + "\n"
+
+
+#: foot load 22 kg (55 % of the 40 kg limit): ok
+STEADY_OK = scenario_csv([(0, 12.0), (60, 12.0)])
+#: foot load 50 kg: >= 1.2 x limit, over at once
+OVER = scenario_csv([(0, 5.0), (60, 5.0)])
+
+
+@dataclass
+class Rig:
+    base: str
+    state_dir: Path
+    tokens: dict[str, str]
+    proc: subprocess.Popen[bytes]
+
+    def client(self, role: str = "admin") -> httpx.Client:
+        return httpx.Client(base_url=self.base, timeout=10.0,
+                            headers={"Authorization": f"Bearer {self.tokens[role]}"})
+
+    def play(self, csv: str, loop: bool = False) -> dict[str, Any]:
+        with self.client() as c:
+            r = c.post("/api/v1/sim/scenario", content=csv, params={"loop": loop},
+                       headers={"Content-Type": "text/csv"})
+            r.raise_for_status()
+            return dict(r.json())
+
+    def status(self) -> dict[str, Any]:
+        with self.client() as c:
+            r = c.get("/api/v1/status")
+            r.raise_for_status()
+            return dict(r.json())
+
+    def ensure_session(self) -> None:
+        """A session with the demo limit and weight is running (a test may have stopped it)."""
+        with self.client() as c:
+            active = [s for s in c.get("/api/v1/sessions").json() if s["status"] == "active"]
+            if active:
+                return
+            cl = c.post("/api/v1/clients", json={"display_name": "web test client",
+                                                 "foot_load_limit_kg": LIMIT_KG,
+                                                 "cleared": True}).json()
+            c.post("/api/v1/sessions", json={"client_id": cl["id"],
+                                             "therapist_weight_kg": THERAPIST_KG}
+                   ).raise_for_status()
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)  # rigctl run stops the session, the API, the core
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
+def sign_in(page: Page, rig: Rig, role: str) -> None:
+    page.goto(rig.base + "/")
+    page.get_by_label("Token").fill(rig.tokens[role])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def shot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
