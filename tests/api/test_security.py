@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rigctl.commands.api import is_loopback
 from rigctl.cli import build_parser
+from rigctl.commands.api import is_loopback
 from tests.api.conftest import RIGCTL, Rig
 
 #: the role each endpoint of this issue needs (DESIGN section 7)
