@@ -352,21 +352,26 @@ def test_broker_kill_and_restart_is_survived_and_the_loop_does_not_notice(
         time.sleep(2.5)  # paho retries every second meanwhile
         b3 = list(hist.bins)
         p99_down, n_down = window_p99(b2, b3)
-        print(f"\nloop period error p99: {p99_up} us with the broker up ({n_up} ticks), "
-              f"{p99_down} us while it is down ({n_down} ticks)")
         assert n_down >= 0.8 * 200 * 2.5  # the loop kept its rate
-        # A publisher that blocked the loop would cost whole reconnect attempts (ms to s);
-        # the margin only absorbs the noise of a shared 2-core machine.
-        assert p99_down <= max(2 * p99_up, p99_up + 2000)
         assert core.status()["state"] == "ok"
 
         restarted = time.monotonic()
         broker.start()
         online = sub.wait(lambda m: m.topic == f"{BASE}/availability" and m.payload == "online",
                           5, since=restarted)
-        print(f"mqtt: back online {online.t - restarted:.2f} s after the broker restarted")
+        print(f"\nmqtt: back online {online.t - restarted:.2f} s after the broker restarted")
         assert tel.connected and tel.connects == 2
         sub.wait(lambda m: m.topic == f"{BASE}/loads", 2, since=online.t)
+        b4 = list(hist.bins)
+        time.sleep(2.0)
+        p99_again, n_again = window_p99(b4, list(hist.bins))
+        print(f"loop period error p99: {p99_up} us with the broker up ({n_up} ticks), "
+              f"{p99_down} us while it is down ({n_down} ticks), {p99_again} us once it is "
+              f"back ({n_again} ticks)")
+        # A publisher that blocked the loop would cost whole reconnect attempts (ms to s).
+        # The noise of a shared 2-core machine is what the two up windows show.
+        noise = max(p99_up, p99_again)
+        assert p99_down <= 2 * noise + 2000
         # the restarted broker lost its retained messages: the rig sent them again
         late = Subscriber(broker.port, "homeassistant/#", f"{BASE}/state")
         try:
