@@ -360,6 +360,14 @@ class CoreService:
                 raise IpcError("conflict", "a session is active")
             ctl.machine = machine
             ctl.config = cfg
+            # the controller caches the ease rule's settings at construction (no public
+            # setter yet): refresh them too, so every warning setting takes effect
+            w = cfg.warning
+            if hasattr(ctl, "_ease_min_ns"):
+                ctl._ease_min_ns = int(w.ease_min_ms * 1e6)
+                ctl._ease_keep = 1.0 - w.ease_drop_fraction
+                ctl._foot_ring = [0.0] * max(1, round(w.ease_peak_window_ms * 1e6 / cfg.tick_ns))
+                ctl._ring_i = 0
 
         if self.core.loop.running:
             self.core.call(swap)

@@ -130,3 +130,24 @@ def test_the_stream_sends_status_snapshots_and_transitions(rig: Rig) -> None:
     kinds = [k for k, _ in events]
     assert "status" in kinds and "transition" in kinds
     assert '"state":"ok"' in events[kinds.index("transition")][1]
+
+
+def test_rig_settings_are_in_force_in_the_core_and_survive_its_restart(rig: Rig) -> None:
+    from tests.api.conftest import core_request
+
+    with rig.client("installer") as inst:
+        r = inst.patch("/api/v1/rig", json={"warning": {"over_dwell_ms": 400}})
+        assert r.status_code == 200, r.text
+    c = rig.client("admin")
+    _, sid = start_session(c)
+    # 300 ms at 45 kg: over with the default 50 ms dwell, not with 400 ms
+    c.post("/api/v1/sim/scenario", content=scenario([(0.0, 20.0), (0.2, 20.0), (0.201, 45.0),
+                                                     (0.5, 45.0), (0.501, 20.0), (1.0, 20.0)]),
+           headers={"Content-Type": "text/csv"})
+    time.sleep(1.0)
+    s = c.post(f"/api/v1/sessions/{sid}/stop").json()["summary"]
+    assert "over" not in s["counts"], s
+    assert s["time_over_limit_s"] >= 0.25  # it was over the limit, just not for long enough
+    rig.kill("core")
+    rig.start_core()
+    assert core_request(rig.state_dir, "rig.get")["warning"]["over_dwell_ms"] == 400
