@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rigctl import __version__
@@ -99,7 +100,9 @@ def create_app(config: Config, state_dir: Path, auth_fail_limit: int = 10,
             await core.stop()
             db.close()
 
-    app = FastAPI(
+    # the docs' JavaScript and CSS are served from the package, not a CDN: a clinic's
+    # rig is often offline, and /docs must still work there
+    app = FastAPIOffline(
         title="rigctl local API",
         version=__version__,
         description="Clients, limits, sessions and the live state of an ashiatsu rig. "

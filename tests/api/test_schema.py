@@ -7,6 +7,7 @@ else. ``/stream`` is left out: it is endless by design (see test_sessions_live).
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,6 +88,11 @@ def test_the_openapi_docs_are_served(fuzz_rig: Rig) -> None:
 
     r = httpx.get(f"{fuzz_rig.base}/docs")
     assert r.status_code == 200 and "swagger" in r.text.lower()
+    # served by the rig itself: /docs works on a clinic network without internet
+    scripts = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', r.text)
+    assert scripts and all(u.startswith("/") for u in scripts), scripts
+    for u in scripts:
+        assert httpx.get(f"{fuzz_rig.base}{u}").status_code == 200
     paths = httpx.get(f"{fuzz_rig.base}/openapi.json").json()["paths"]
     for p in ("/api/v1/health", "/api/v1/status", "/api/v1/stream", "/api/v1/clients",
               "/api/v1/clients/{client_id}", "/api/v1/therapists",
