@@ -119,3 +119,49 @@ def test_a_pulled_cable_shows_a_plain_words_banner(page: Page, rig: Rig) -> None
     rig.play(STEADY_OK)
     expect(page.get_by_test_id("gauge")).to_have_attribute("data-state", "ok", timeout=5000)
     expect(page.get_by_test_id("banner")).to_have_count(0)
+
+
+def test_the_live_view_reads_from_across_the_room_and_fits_a_phone(
+        page: Page, rig: Rig) -> None:
+    rig.ensure_session()
+    rig.play(STEADY_OK)
+    page.set_viewport_size({"width": 1280, "height": 800})  # a wall tablet, landscape
+    sign_in(page, rig, "viewer")
+    number = page.get_by_test_id("foot-load")
+    expect(number).to_have_text(re.compile(r"^\d+\.\d$"))
+
+    def px(locator_testid: str) -> float:
+        return float(page.get_by_test_id(locator_testid).evaluate(
+            "e => parseFloat(getComputedStyle(e).fontSize)"))
+
+    # about 2 cm tall digits on a 10" tablet: legible from 2 m
+    assert px("foot-load") >= 80
+    assert px("state-word") >= 36
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    expect(number).to_be_visible()
+    assert px("foot-load") >= 40
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    box = page.get_by_test_id("gauge").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+
+
+def test_stream_events_split_across_network_chunks_are_put_together(
+        page: Page, rig: Rig) -> None:
+    page.goto(rig.base + "/")
+    got = page.evaluate("""async () => {
+        const { parseEvents } = await import('/ui/js/stream.js');
+        const text = 'event: status\\r\\ndata: {"a":1}\\r\\n\\r\\n: keep-alive\\n\\n'
+                   + 'event: transition\\ndata: {"state":"over"}\\n\\nevent: status\\ndata: {"a"';
+        const out = [];
+        let buf = '';
+        for (const ch of text.match(/.{1,7}/gs)) {   // 7-byte chunks
+            buf += ch;
+            const [evs, rest] = parseEvents(buf);
+            buf = rest;
+            out.push(...evs);
+        }
+        return {out, rest: buf};
+    }""")
+    assert got["out"] == [{"event": "status", "data": '{"a":1}'},
+                          {"event": "transition", "data": '{"state":"over"}'}]
+    assert got["rest"] == 'event: status\ndata: {"a"'
