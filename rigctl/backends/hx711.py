@@ -7,8 +7,9 @@ forever on a dead chip and drops every reading equal to 0 or -1, and changing a
 setting sleeps 0.5 s. So :class:`HX711Chip` subclasses the package's ``HX711``
 for setup and drives the bits itself through the same ``RPi.GPIO`` module:
 
-- one sampler thread per amplifier; it sleeps until shortly before the next
-  conversion is due, then polls DOUT every ``poll_us`` (not 10 ms);
+- one sampler thread per amplifier (SCHED_FIFO just below the loop thread
+  where permitted); it sleeps until shortly before the next conversion is due,
+  then polls DOUT every ``poll_us`` (not 10 ms);
 - each PD_SCK high is timed with ``perf_counter_ns``; a read whose pulse may
   have exceeded 60 us (the chip powers down and resets) is aborted, published
   as ``TIMING`` and counted, never used; the chip is then reset on purpose
@@ -26,6 +27,7 @@ DOUT gets the pull-up, so an open DOUT wire reads "not ready" rather than zeros.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -118,6 +120,12 @@ def read_bits(gpio: Any, dout: int, sck: int, gain_pulses: int,
     upper bound of the real high time: a violation is never missed. The read
     stops at the first violation (the chip has reset; clocking on would only
     disturb it).
+
+    The whole read takes well under CPython's GIL switch interval (0.5 ms in
+    the core), so another thread that starts waiting for the GIL during a read
+    does not force it away mid-pulse. Offering the GIL between pulses was tried
+    (``os.sched_yield``): a release that short rarely hands the GIL over, the
+    waiter ends up forcing the switch anyway, and violations went up.
     """
     out = gpio.output
     inp = gpio.input
@@ -154,8 +162,11 @@ class Sampler:
     """The thread that owns one amplifier and publishes into its slot."""
 
     def __init__(self, name: str, chip: Any, gpio: Any, slot: LatestSlot, sps: float,
-                 poll_us: int = 500, stale_after_ns: int = 60_000_000) -> None:
+                 poll_us: int = 500, stale_after_ns: int = 60_000_000,
+                 fifo_priority: int | None = None) -> None:
         self.name = name
+        self.fifo_priority = fifo_priority
+        self.fifo_active = False
         self.chip = chip
         self.gpio = gpio
         self.slot = slot
@@ -177,7 +188,19 @@ class Sampler:
         if self._thread.is_alive():
             self._thread.join(timeout)
 
+    def _enable_fifo(self) -> None:
+        # Other processes must not preempt a clock pulse: SCHED_FIFO just below
+        # the loop thread (this thread only), where the system permits it.
+        if self.fifo_priority is None:
+            return
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(self.fifo_priority))
+            self.fifo_active = True
+        except (PermissionError, OSError, AttributeError) as e:
+            log.info("hx711 sampler %s: SCHED_FIFO not permitted (%s)", self.name, e)
+
     def _run(self) -> None:
+        self._enable_fifo()
         try:
             self._loop()
         except Exception:  # a dead sampler must show: its mount goes stale (fault)
@@ -269,8 +292,9 @@ class HX711Source(SampleSource):
             # pull-up: an open DOUT wire then reads "not ready", never a stream of zeros
             gpio.setup(m.dout_pin, gpio.IN, pull_up_down=gpio.PUD_UP)
             self.chips.append(chip)
+            fifo = max(1, cfg.loop.fifo_priority - 1) if cfg.loop.sched_fifo else None
             self.samplers.append(Sampler(name, chip, gpio, slot, cfg.sampling.sps, poll_us,
-                                         stale_ns))
+                                         stale_ns, fifo))
         self.pins = [(m.dout_pin, m.sck_pin) for m in cfg.mounts.values()]
         self._started = False
 

