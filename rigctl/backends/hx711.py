@@ -73,14 +73,15 @@ def _import_package() -> Any:
 
 
 _CHIP_CLASS: Any = None
+_CHIP_PKG: Any = None
 
 
 def _chip_class() -> Any:
     """Subclass of the package's HX711 (built on first use: the import needs RPi.GPIO)."""
-    global _CHIP_CLASS
-    if _CHIP_CLASS is not None:
-        return _CHIP_CLASS
+    global _CHIP_CLASS, _CHIP_PKG
     pkg = _import_package()
+    if _CHIP_CLASS is not None and _CHIP_PKG is pkg:
+        return _CHIP_CLASS
 
     class HX711Chip(pkg.HX711):  # type: ignore[misc, name-defined]
         """The package's pin setup and gain validation; reads are ours."""
@@ -97,7 +98,7 @@ def _chip_class() -> Any:
                 return GAIN_PULSES[("B", 32)]
             return GAIN_PULSES[("A", int(self.channel_a_gain))]
 
-    _CHIP_CLASS = HX711Chip
+    _CHIP_CLASS, _CHIP_PKG = HX711Chip, pkg
     return HX711Chip
 
 

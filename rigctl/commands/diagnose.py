@@ -264,6 +264,9 @@ class Emulation:
     def close(self) -> None:
         if self.iio_tree is not None:
             self.iio_tree.stop()
+        from rigctl.emulators.hx711_gpio import uninstall_fake_gpio
+
+        uninstall_fake_gpio()
         self._tmp.cleanup()
 
 

@@ -287,7 +287,8 @@ def install_fake_gpio() -> FakeGPIO:
     """Make ``import RPi.GPIO`` give the emulated board (one per process), reset.
 
     Refuses when a real ``RPi.GPIO`` is already imported: an emulator must never
-    shadow real pins in a process that drives a rig.
+    shadow real pins in a process that drives a rig. Undo with
+    :func:`uninstall_fake_gpio`.
     """
     global _BOARD
     current = sys.modules.get("RPi.GPIO")
@@ -295,6 +296,7 @@ def install_fake_gpio() -> FakeGPIO:
         raise RuntimeError("a real RPi.GPIO is already imported; not installing the emulator")
     if _BOARD is None:
         _BOARD = current if isinstance(current, FakeGPIO) else FakeGPIO()
+    if sys.modules.get("RPi.GPIO") is not _BOARD:
         pkg = types.ModuleType("RPi", "rigctl emulated RPi package")
         pkg.__path__ = []
         pkg.GPIO = _BOARD  # type: ignore[attr-defined]
@@ -305,3 +307,18 @@ def install_fake_gpio() -> FakeGPIO:
         raise RuntimeError("the hx711 package was imported before the emulator was installed")
     _BOARD.reset()
     return _BOARD
+
+
+def uninstall_fake_gpio() -> None:
+    """Take the emulated RPi.GPIO (and the hx711 package bound to it) out of sys.modules,
+    so later code in the process sees the machine as it is."""
+    if _BOARD is None:
+        return
+    if sys.modules.get("RPi.GPIO") is _BOARD:
+        del sys.modules["RPi.GPIO"]
+        rpi = sys.modules.get("RPi")
+        if rpi is not None and getattr(rpi, "GPIO", None) is _BOARD:
+            del sys.modules["RPi"]
+    hx = sys.modules.get("hx711")
+    if hx is not None and getattr(hx, "GPIO", None) is _BOARD:
+        del sys.modules["hx711"]

@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 
 from rigctl.config import Config, load_config
-from rigctl.emulators.hx711_gpio import FakeGPIO, HX711Chip, install_fake_gpio
+from rigctl.emulators.hx711_gpio import (
+    FakeGPIO,
+    HX711Chip,
+    install_fake_gpio,
+    uninstall_fake_gpio,
+)
 from rigctl.sampling.slots import LatestSlot, Sample, SampleStatus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,8 +43,9 @@ def pi_cfg() -> Config:
 
 
 @pytest.fixture
-def board() -> FakeGPIO:
-    return install_fake_gpio()
+def board() -> Iterator[FakeGPIO]:
+    yield install_fake_gpio()
+    uninstall_fake_gpio()  # other tests in the session see the machine as it is
 
 
 @pytest.fixture

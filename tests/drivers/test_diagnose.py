@@ -43,6 +43,7 @@ def test_a_silent_amplifier_is_named_with_its_pins_and_the_exit_is_1(
     assert ("bar_a_left: no data for 1.0 s - check DOUT wiring on GPIO 5 and PD_SCK on GPIO 6"
             in out)
     assert "bar_a_right: no data" not in out
+    assert "RPi.GPIO" not in sys.modules  # the emulator does not outlive --emulate
 
 
 def test_sim_rig_with_emulated_drv2605l_grips_passes_and_shows_chip_ids(
