@@ -46,14 +46,16 @@ install_unit() {
     mv -f "$DESTDIR$UNITDIR/$unit.tmp" "$DESTDIR$UNITDIR/$unit"
 }
 
-# A venv built under DESTDIR has the staging path in its scripts; rewrite it to PREFIX
-# and byte-compile as it will be seen at run time (the unit makes $PREFIX read-only).
+# A venv is not relocatable: its scripts name its own path. It is built beside
+# the target ($PREFIX.new), the paths rewritten to $PREFIX, byte-compiled as it
+# will be seen at run time (the unit makes $PREFIX read-only), then swapped in:
+# a failed upgrade (no network, a bad wheel) leaves the running venv untouched.
 relocate_venv() {
-    local root=$DESTDIR$PREFIX
-    grep -rlIF -- "$root" "$root/bin" "$root/pyvenv.cfg" 2>/dev/null | while read -r f; do
-        sed -i "s|$root|$PREFIX|g" "$f"
+    local from=$1 to=$2
+    grep -rlIF -- "$from" "$from/bin" "$from/pyvenv.cfg" 2>/dev/null | while read -r f; do
+        sed -i "s|$from|$to|g" "$f"
     done
-    "$root/bin/python" -m compileall -q -f -s "$DESTDIR" -p / "$root/lib" >/dev/null
+    "$from/bin/python" -m compileall -q -f -s "$from" -p "$to" "$from/lib" >/dev/null
 }
 
 do_install() {
@@ -73,23 +75,42 @@ do_install() {
             say "created system user $RIGCTL_USER"
         fi
         usermod -a -G gpio,i2c "$RIGCTL_USER"
+        # systemd's StateDirectory= makes it too, but the first token is made before that
+        install -d -m 0750 -o "$RIGCTL_USER" -g "$RIGCTL_USER" "$STATEDIR"
     fi
 
-    say "creating the venv in $DESTDIR$PREFIX"
-    install -d -m 0755 "$DESTDIR$PREFIX"
-    "$PY" -m venv "$DESTDIR$PREFIX"
+    local stage=$DESTDIR$PREFIX.new
+    say "building the venv for $PREFIX"
+    rm -rf "$stage"
+    install -d -m 0755 "$(dirname "$stage")"
+    "$PY" -m venv "$stage"
     # Build from a copy: pip builds in-tree and would leave root-owned build/
     # and *.egg-info in the installer's checkout.
     BUILD_DIR=$(mktemp -d)
     trap 'rm -rf "$BUILD_DIR"' EXIT
     (cd "$SRC" && tar --exclude=__pycache__ -cf - pyproject.toml rigctl \
         $(ls README.md LICENSE 2>/dev/null)) | tar -C "$BUILD_DIR" -xf -
-    "$DESTDIR$PREFIX/bin/python" -m pip install --quiet --disable-pip-version-check \
-        ${DESTDIR:+--no-compile} --upgrade "$BUILD_DIR[$EXTRAS]"
-    [ -z "$DESTDIR" ] || relocate_venv
-    install -m 0644 "$SRC/README.md" "$DESTDIR$PREFIX/README.md" 2>/dev/null || true
-    install -d -m 0755 "$DESTDIR$PREFIX/share/config"
-    install -m 0644 "$SRC/config/rigctl.toml" "$SRC/config/sim.toml" "$DESTDIR$PREFIX/share/config/"
+    "$stage/bin/python" -m pip install --quiet --disable-pip-version-check --no-compile \
+        "$BUILD_DIR[$EXTRAS]"
+    if [ -z "$DESTDIR" ] && command -v runuser >/dev/null \
+        && ! runuser -u "$RIGCTL_USER" -- "$stage/bin/python" -c pass 2>/dev/null
+    then
+        rm -rf "$stage"
+        die "the $RIGCTL_USER user cannot run $("$PY" -c 'import sys; print(sys.executable)') \
+(in a directory it may not enter?): install with PY=/usr/bin/python3"
+    fi
+    relocate_venv "$stage" "$PREFIX"
+    install -m 0644 "$SRC/README.md" "$stage/README.md" 2>/dev/null || true
+    install -d -m 0755 "$stage/share/config"
+    install -m 0644 "$SRC/config/rigctl.toml" "$SRC/config/sim.toml" "$stage/share/config/"
+    if [ -e "$DESTDIR$PREFIX" ]; then
+        [ -e "$DESTDIR$PREFIX/pyvenv.cfg" ] || die "$PREFIX exists and is not a venv: not replacing it"
+        rm -rf "$DESTDIR$PREFIX.old"
+        mv "$DESTDIR$PREFIX" "$DESTDIR$PREFIX.old"
+    fi
+    mv "$stage" "$DESTDIR$PREFIX"
+    rm -rf "$DESTDIR$PREFIX.old"
+    say "installed rigctl into $DESTDIR$PREFIX"
 
     install -d -m 0755 "$DESTDIR$BINDIR"
     ln -sfn "$PREFIX/bin/rigctl" "$DESTDIR$BINDIR/rigctl"

@@ -189,6 +189,11 @@ def test_reinstall_keeps_the_edited_config_and_uninstall_keeps_config_and_state(
     assert 'name = "room-3"' in conf.read_text()
     assert (staged.root / "etc/rigctl/rigctl.toml.dist").read_text() == (
         REPO / "config/rigctl.toml").read_text()
+    # the new venv was built beside the old one and swapped in: nothing left over
+    assert sorted(p.name for p in (staged.root / "opt").iterdir()) == ["rigctl"]
+    r = subprocess.run([str(staged.root / "opt/rigctl/bin/python"), "-m", "rigctl", "--version"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "rigctl 0.1.0"
     make("uninstall", staged.root)
     assert not (staged.root / "opt/rigctl").exists()
     assert not (staged.root / "usr/local/bin/rigctl").exists()
