@@ -142,3 +142,41 @@ def test_an_installer_sees_diagnostics_per_mount(page: Page, rig: Rig) -> None:
     expect(page.get_by_test_id("loop-rate")).to_contain_text("Hz")
     page.goto(rig.base + "/#/clients")
     expect(page.get_by_test_id("forbidden")).to_contain_text("installer token")
+
+
+def test_a_therapist_weighs_in_from_the_bars_and_the_session_uses_that_weight(
+        page: Page, rig: Rig) -> None:
+    from rigctl.calibration.simhang import hang_csv
+
+    name = f"Cleo {uuid.uuid4().hex[:6]}"
+    therapist = f"Kai {uuid.uuid4().hex[:6]}"
+    with rig.client("clinician") as c:
+        c.post("/api/v1/clients", json={"display_name": name, "foot_load_limit_kg": 40,
+                                        "cleared": True}).raise_for_status()
+    sign_in(page, rig, "clinician")
+    page.get_by_role("link", name="Sessions").click()
+    now = page.get_by_test_id("session-now")
+    expect(now).to_contain_text(re.compile("Session running|Start a session"))
+    if page.get_by_test_id("stop-session").count():
+        page.get_by_test_id("stop-session").click()
+    expect(page.get_by_test_id("start-form")).to_be_visible()
+    add = page.locator("form", has=page.get_by_role("heading", name="Therapists"))
+    add.get_by_label("Name").fill(therapist)
+    add.get_by_label("Weight (kg)").fill("65")
+    add.get_by_role("button", name="Add therapist").click()
+    expect(add).to_contain_text(f"{therapist}: 65.0 kg")
+
+    start = page.get_by_test_id("start-form")
+    start.get_by_label("Client").select_option(label=f"{name} (limit 40.0 kg)")
+    start.get_by_label("Therapist", exact=True).select_option(label=f"{therapist} (65.0 kg)")
+    expect(start.get_by_label("Therapist weight (kg)")).to_be_hidden()
+    # the therapist hangs from the bars: 18.5 kg on each mount
+    mounts = ("bar_a_left", "bar_a_right", "bar_b_left", "bar_b_right")
+    rig.play(hang_csv(mounts, dict.fromkeys(mounts, 18.5)))
+    start.get_by_role("button", name="Weigh in now").click()
+    expect(start).to_contain_text(re.compile(r"Weighed in: 7[34]\.\d kg"), timeout=20_000)
+    start.get_by_role("button", name="Start session").click()
+    expect(now).to_contain_text("Session running")
+    expect(now).to_contain_text(re.compile(r"Therapist\s*7[34]\.\d kg"))
+    page.get_by_test_id("stop-session").click()
+    expect(page.get_by_test_id("start-form")).to_be_visible()

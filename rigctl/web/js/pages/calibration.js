@@ -49,22 +49,44 @@ export function mount(root, { api, me }) {
   }
 
   function pointPanel() {
-    const fMount = field({ name: "mount", label: "Mount", type: "select", options: mounts.map((n) => ({ value: n, label: n })) });
-    const fKg = field({ name: "known_kg", label: "Known weight (kg)", type: "number", hint: "Hang it on this mount only and let it settle." });
+    const bars = [...new Set((me.mounts || []).map((m) => m.bar))];
+    const fWhere = field({
+      name: "where", label: "Hung on", type: "select",
+      options: [...mounts.map((n) => ({ value: `mount:${n}`, label: `mount ${n}` })),
+        ...bars.map((b) => ({ value: `bar:${b}`, label: `bar ${b} (shared by its mounts)` }))],
+    });
+    const fKg = field({ name: "known_kg", label: "Known weight (kg)", type: "number", hint: "Hang it, let it settle, then add the point." });
+    const fPos = field({ name: "position", label: "Position on the bar (0-1)", type: "number", value: "0.5", hint: "0.5 = the middle; 0 = at its first mount." });
     const err = h("p", { class: "form-error", role: "alert" });
     const warn = h("p", { class: "form-error" });
     const b = h("button", { type: "submit" }, "Add point");
-    const form = h("form", { class: "panel", novalidate: true }, h("h2", {}, "2. Known weights"),
-      h("p", {}, "Two or more weights per mount; the fit below updates after each point."),
-      h("div", { class: "row" }, fMount.el, fKg.el), b, err, warn);
+    const sync = () => { fPos.el.hidden = !fWhere.input.value.startsWith("bar:"); };
+    fWhere.input.addEventListener("change", sync);
+    sync();
+    const form = h("form", { class: "panel", novalidate: true, "data-testid": "point-form" }, h("h2", {}, "2. Known weights"),
+      h("p", {}, "Two or more different weights per mount, on the mount itself or on its bar; the fit below updates after each point."),
+      h("div", { class: "row" }, fWhere.el, fKg.el, fPos.el), b, err, warn);
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       warn.textContent = "";
-      const r = await step(b, [fMount, fKg], err, `Point on ${fMount.input.value}`, () =>
-        api.post(`/api/v1/calibration/mounts/${encodeURIComponent(fMount.input.value)}/points`, { known_kg: valueOf(fKg) }));
+      const [kind, name] = fWhere.input.value.split(":");
+      const r = kind === "bar"
+        ? await step(b, [fKg, fPos, fWhere], err, `Point on bar ${name}`, () =>
+          api.post(`/api/v1/calibration/bars/${encodeURIComponent(name)}/points`, { known_kg: valueOf(fKg), position: valueOf(fPos) }))
+        : await step(b, [fKg, fWhere], err, `Point on ${name}`, () =>
+          api.post(`/api/v1/calibration/mounts/${encodeURIComponent(name)}/points`, { known_kg: valueOf(fKg) }));
       if (r && r.warnings && r.warnings.length) warn.textContent = r.warnings.join(" ");
     });
     return form;
+  }
+
+  function retarePanel() {
+    const err = h("p", { class: "form-error", role: "alert" });
+    const b = h("button", { type: "button", class: "quiet" }, "Re-tare (drift)");
+    b.addEventListener("click", () => step(b, [], err, "Re-tare", () => api.post("/api/v1/calibration/retare")));
+    return h("section", { class: "panel" }, h("h2", {}, "Re-tare"),
+      h("p", {}, "With the bars empty, re-zero for drift. The reference zero that the safety rules use does not move; a zero far from it is refused."),
+      b, err);
   }
 
   function commitPanel(draft) {
@@ -72,9 +94,15 @@ export function mount(root, { api, me }) {
     const err = h("p", { class: "form-error", role: "alert" });
     const b = h("button", { type: "submit" }, "Commit calibration");
     const problems = (draft && draft.fit && draft.fit.problems) || [];
-    const form = h("form", { class: "panel", novalidate: true }, h("h2", {}, "3. Commit"),
+    const discard = h("button", { type: "button", class: "quiet" }, "Discard this calibration");
+    discard.addEventListener("click", () => {
+      if (window.confirm("Discard the calibration in progress? The one in force stays.")) {
+        step(discard, [], err, "Discard", () => api.del("/api/v1/calibration/draft").then(() => ({})));
+      }
+    });
+    const form = h("form", { class: "panel", novalidate: true, "data-testid": "commit-form" }, h("h2", {}, "3. Commit"),
       problems.length ? h("div", {}, h("p", {}, "Not ready yet:"), h("ul", { class: "form-error" }, problems.map((p) => h("li", {}, p)))) : h("p", {}, "The fit passes the checks."),
-      fName.el, b, err);
+      fName.el, h("div", { class: "row" }, b, discard), err);
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       step(b, [fName], err, "Commit", () => api.post("/api/v1/calibration/commit", { installer: valueOf(fName) }));
@@ -88,7 +116,7 @@ export function mount(root, { api, me }) {
     const err = h("p", { class: "form-error", role: "alert" });
     const out = h("div", { "data-testid": "verify-result" });
     const b = h("button", { type: "submit" }, "Verify");
-    const form = h("form", { class: "panel", novalidate: true }, h("h2", {}, "Verify"),
+    const form = h("form", { class: "panel", novalidate: true, "data-testid": "verify-form" }, h("h2", {}, "Verify"),
       h("p", {}, "Hang a known weight and compare what the rig reads."),
       h("div", { class: "row" }, fKg.el, fMount.el), b, err, out);
     form.addEventListener("submit", async (e) => {
@@ -147,6 +175,7 @@ export function mount(root, { api, me }) {
         commitPanel(draft))
         : h("p", { class: "muted" }, "Tare first to add known-weight points."),
       verifyPanel(),
+      retarePanel(),
       last ? h("section", { class: "panel" }, h("h2", {}, `Fit of v${last.version} (in the record)`),
         h("div", { class: "grid2" }, mounts.map((n) => mountPlot(n, last.mounts && last.mounts[n])))) : null,
       historyPanel(history));

@@ -21,6 +21,7 @@ function mountList(root, { api, stream }) {
   let clients = [];
   let therapists = [];
   let timer = null;
+  let shownSid; // the active session on screen (null: none), once loaded
 
   function clientName(id) {
     const c = clients.find((x) => x.id === id);
@@ -84,6 +85,8 @@ function mountList(root, { api, stream }) {
       try {
         const r = await api.post(`/api/v1/therapists/${id}/weigh-in`);
         note.textContent = `Weighed in: ${kg(r.weight_kg)} kg (spread ${kg(r.spread_kg, 2)} kg).`;
+        const opt = fTherapist.input.querySelector(`option[value="${id}"]`);
+        if (opt && r.therapist) opt.textContent = `${r.therapist.name} (${kg(r.weight_kg)} kg)`;
         await loadTherapists();
       } catch (e) {
         note.textContent = "";
@@ -143,6 +146,7 @@ function mountList(root, { api, stream }) {
       return;
     }
     const active = sessions.find((s) => s.status === "active");
+    shownSid = active ? active.id : null;
     if (active) renderActive(active); else renderStart();
     renderTherapists();
     if (!sessions.length) {
@@ -169,11 +173,13 @@ function mountList(root, { api, stream }) {
 
   replace(root, h("h1", {}, "Sessions"), status, current, h("h2", {}, "History"), history, therapistsHost);
   load();
-  // a session started or stopped elsewhere shows up here too
-  let lastSid = stream.last ? stream.last.session_id : undefined;
-  const off = stream.on("status", (d) => {
-    if (lastSid !== undefined && d.session_id !== lastSid && !current.contains(document.activeElement)) load();
-    lastSid = d.session_id;
+  // a session started or stopped elsewhere (another desk, rigctl) shows up here too
+  let reloading = false;
+  const off = stream.on("status", async (d) => {
+    if (shownSid === undefined || reloading || (d.session_id || null) === shownSid) return;
+    if (current.contains(document.activeElement)) return; // not under someone's fingers
+    reloading = true;
+    try { await load(); } finally { reloading = false; }
   });
   return () => { off(); if (timer) clearInterval(timer); };
 }
