@@ -7,25 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from rigctl.config import DEFAULT_SIM_CONFIG
-from tests.ops.test_notify import NotifySocket
-
-
-@pytest.fixture
-def notify_sock() -> Iterator[NotifySocket]:
-    d = tempfile.mkdtemp(prefix="rigctl-notify-", dir="/tmp")
-    ns = NotifySocket(os.path.join(d, "notify.sock"))
-    yield ns
-    ns.close()
-    os.unlink(ns.address)
-    os.rmdir(d)
+from tests.ops.conftest import NotifySocket
 
 
 def test_core_process_is_ready_after_its_socket_listens_then_pings_and_says_stopping(
