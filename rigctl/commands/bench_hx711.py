@@ -9,7 +9,9 @@ poll period) and to the moment the value is in the slot (``ready_to_slot_ms``:
 the driver's own share). The baseline calls
 ``HX711(...).get_raw_data(times=3)`` in a loop per chip (its README's usage, in
 one thread per chip as rigctl does) and publishes the newest reading of each
-call. Figures only: nothing here is a pass/fail test.
+call. ``garbage_values_used`` counts values the poller received that no
+conversion produced (read from a chip resetting after a 60 us violation).
+Figures only: nothing here is a pass/fail test.
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ def watch(slots: list[LatestSlot], ledger: Ledger, seconds: float,
     n = len(slots)
     seen = [s.sample.seq if s.sample is not None else 0 for s in slots]
     counts = [0] * n
+    garbage = 0
     lat: list[float] = []
     to_slot: list[float] = []
     lat_oldest: list[float] = []
@@ -106,6 +109,8 @@ def watch(slots: list[LatestSlot], ledger: Ledger, seconds: float,
             if ready is not None:
                 lat.append((now - ready) / 1e6)
                 to_slot.append((s.t_ns - ready) / 1e6)
+            else:
+                garbage += 1  # no conversion made this value: read from a resetting chip
             if oldest is not None:
                 o = oldest(i)
                 if o is not None and o in ledger.ready:
@@ -119,6 +124,7 @@ def watch(slots: list[LatestSlot], ledger: Ledger, seconds: float,
         "latency_ms_max": round(max(lat), 3) if lat else None,
         "ready_to_slot_ms_p50": pct(to_slot, 0.50), "ready_to_slot_ms_p99": pct(to_slot, 0.99),
         "cpu_pct_of_one_core": round(100 * (time.process_time() - cpu0) / wall, 1),
+        "garbage_values_used": garbage,
     }
     if oldest is not None:
         out["latency_oldest_reading_ms_p50"] = pct(lat_oldest, 0.50)
@@ -231,7 +237,7 @@ def main(args: argparse.Namespace) -> int:
     print(f"{'':34} {'rigctl':>10} {'package':>10}")
     for key in ("samples_per_s_per_chip_mean", "samples_per_s_per_chip_min",
                 "latency_ms_p50", "latency_ms_p99", "latency_ms_max", "ready_to_slot_ms_p50",
-                "ready_to_slot_ms_p99", "cpu_pct_of_one_core"):
+                "ready_to_slot_ms_p99", "cpu_pct_of_one_core", "garbage_values_used"):
         print(f"{key:34} {ours[key]!s:>10} {theirs[key]!s:>10}")
     print(f"{'latency_oldest_reading_ms_p50':34} {'':>10} "
           f"{theirs['latency_oldest_reading_ms_p50']!s:>10}")
