@@ -62,7 +62,7 @@ function renderChip(snap) {
   chip.hidden = route().page === "live";
 }
 
-async function show() {
+async function show(focusMain = false) {
   const seq = ++routeSeq;
   if (cleanup) { try { cleanup(); } catch (e) { console.error(e); } cleanup = null; }
   if (!me) { signIn(); return; }
@@ -86,6 +86,8 @@ async function show() {
   const mod = await PAGES[page]();
   if (seq !== routeSeq) return;
   cleanup = mod.mount(main, { api, stream, me, args, go: (hash) => { location.hash = hash; } }) || null;
+  // after a link was followed, keyboard and screen-reader users land on the new content
+  if (focusMain) main.focus({ preventScroll: true });
 }
 
 function signIn() {
@@ -150,7 +152,7 @@ api.onUnauthorized = () => {
   if (me) signOut("Your token is no longer valid; sign in again.");
 };
 signoutBtn.addEventListener("click", () => signOut(""));
-window.addEventListener("hashchange", () => { if (me) show(); });
+window.addEventListener("hashchange", () => { if (me) show(true); });
 stream.on("status", (snap) => { renderChip(snap); renderBanners(); });
 stream.on("conn", (c) => { conn = c; renderBanners(); });
 setInterval(renderBanners, 250);

@@ -61,7 +61,8 @@ export class LiveStream {
   start() {
     if (!this.stopped) return;
     this.stopped = false;
-    this.loop();
+    this.gen = (this.gen || 0) + 1;
+    this.loop(this.gen);
   }
 
   stop() {
@@ -69,8 +70,9 @@ export class LiveStream {
     if (this.controller) this.controller.abort();
   }
 
-  async loop() {
-    while (!this.stopped) {
+  /** One loop per start(): a loop left over from before a stop() ends at its next turn. */
+  async loop(gen) {
+    while (!this.stopped && gen === this.gen) {
       let reason = "";
       try {
         await this.readOnce();
@@ -79,12 +81,12 @@ export class LiveStream {
         if (e && e.status === 401) { this.stopped = true; break; }
         reason = e && e.name === "AbortError" ? "no data" : String((e && e.message) || e);
       }
-      if (this.stopped) break;
+      if (this.stopped || gen !== this.gen) break;
       this.setConn(false, { reason, retryMs: this.retryMs });
       await new Promise((r) => setTimeout(r, this.retryMs));
       this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
     }
-    this.setConn(false, { reason: "signed out" });
+    if (gen === this.gen) this.setConn(false, { reason: "signed out" });
   }
 
   async readOnce() {
