@@ -41,6 +41,7 @@ ROUTE_MODULES: list[str] = [
     "rigctl.api.routes.audit",
     "rigctl.api.routes.sim",
     "rigctl.api.routes.metrics",
+    "rigctl.api.routes.calibration",
     "rigctl.api.routes.web",  # the dashboard at / (keep last: it serves /)
 ]
 

@@ -17,6 +17,9 @@ from typing import Any, Literal
 
 PointKind = Literal["tare", "mount", "bar"]
 
+#: the lightest known weight accepted: lighter ones drown in a 100 kg cell's noise
+MIN_KNOWN_KG = 0.1
+
 
 class CalibrationRefused(ValueError):
     """A calibration step was refused; the message says why and what to do.
@@ -224,7 +227,9 @@ def bar_shares(bar_mounts: Sequence[str], known_kg: float,
 
 def verify_error(known_kg: float, measured_kg: float) -> dict[str, float]:
     """Error of a verification reading in kg and in % of the known weight."""
+    if known_kg < MIN_KNOWN_KG:
+        raise ValueError(f"known_kg must be at least {MIN_KNOWN_KG} kg")
     err = measured_kg - known_kg
-    pct = 100.0 * err / known_kg if known_kg else math.inf
+    pct = 100.0 * err / known_kg
     return {"known_kg": round(known_kg, 4), "measured_kg": round(measured_kg, 4),
             "error_kg": round(err, 4), "error_pct": round(pct, 4)}

@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from rigctl.calibration.fit import CalibrationRefused
+from rigctl.calibration.fit import MIN_KNOWN_KG, CalibrationRefused
 from rigctl.calibration.procedures import CalibrationBusy, Calibrator
 from rigctl.calibration.report import build_report, render_html
 from rigctl.calibration.store import CalibrationFileError
@@ -44,14 +44,14 @@ OPS: dict[str, bool] = {
 }
 
 
-def _kg(args: dict[str, Any], key: str, lo: float = 0.0, hi: float = 2000.0) -> float:
+def _kg(args: dict[str, Any], key: str, lo: float = MIN_KNOWN_KG, hi: float = 2000.0) -> float:
     v = args.get(key)
     if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-        raise IpcError("bad_request", f"{key}: a number of kg is required ({lo:g} < kg <= "
-                       f"{hi:g})", key)
-    if not lo < v <= hi:
-        raise IpcError("bad_request", f"{key}: {v:g} is outside the allowed range {lo:g} < "
-                       f"kg <= {hi:g}", key)
+        raise IpcError("bad_request", f"{key}: a number of kg is required ({lo:g}-{hi:g} kg)",
+                       key)
+    if not lo <= v <= hi:
+        raise IpcError("bad_request", f"{key}: {v:g} is outside the allowed range {lo:g}-"
+                       f"{hi:g} kg", key)
     return float(v)
 
 
@@ -83,13 +83,29 @@ def _wrap(fn: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any
 def register(server: Registry, cal: Calibrator) -> None:
     """Add the calibration and weigh-in operations to the core's socket server."""
 
+    def mount_of(a: dict[str, Any], key: str = "mount", required: bool = True) -> str | None:
+        name = _text(a, key, required)
+        if name is not None and name not in cal.cfg.mounts:
+            raise IpcError("not_found", f"{key}: unknown mount '{name}'; the rig has "
+                           f"{', '.join(cal.cfg.mount_names)}", key)
+        return name
+
+    def mount_kg(a: dict[str, Any], mount: str | None) -> float:
+        cap = (cal.cfg.mounts[mount].capacity_kg if mount is not None
+               else sum(m.capacity_kg for m in cal.cfg.mounts.values()))
+        return _kg(a, "known_kg", MIN_KNOWN_KG, cap)
+
     def point(a: dict[str, Any]) -> Any:
-        mount = _text(a, "mount")
+        mount = mount_of(a)
         assert mount is not None
-        return cal.add_point(mount, _kg(a, "known_kg"))
+        return cal.add_point(mount, mount_kg(a, mount))
 
     def bar_point(a: dict[str, Any]) -> Any:
         bar = _text(a, "bar")
+        bars = sorted({m.bar for m in cal.cfg.mounts.values()})
+        if bar not in bars:
+            raise IpcError("not_found", f"bar: unknown bar '{bar}'; the rig has bars "
+                           f"{', '.join(bars)}", "bar")
         assert bar is not None
         pos = a.get("position", 0.5)
         if isinstance(pos, bool) or not isinstance(pos, int | float) or not 0 <= pos <= 1:
@@ -105,7 +121,8 @@ def register(server: Registry, cal: Calibrator) -> None:
         return cal.commit(name)
 
     def verify(a: dict[str, Any]) -> Any:
-        return cal.verify(_kg(a, "known_kg"), _text(a, "mount", required=False))
+        mount = mount_of(a, required=False)
+        return cal.verify(mount_kg(a, mount), mount)
 
     def report(a: dict[str, Any]) -> Any:
         version = a.get("version")

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from rigctl.calibration.fit import (
+    MIN_KNOWN_KG,
     CalibrationRefused,
     FitLimits,
     FitResult,
@@ -145,9 +146,9 @@ class Calibrator:
 
     def _check_kg(self, mount: str, known_kg: float) -> None:
         cap = self.cfg.mounts[mount].capacity_kg
-        if not 0 < known_kg <= cap:
+        if not MIN_KNOWN_KG <= known_kg <= cap:
             raise CalibrationRefused(f"known_kg {known_kg:g} is outside the allowed range "
-                                     f"0 < kg <= {cap:g} (capacity of {mount})")
+                                     f"{MIN_KNOWN_KG:g}-{cap:g} kg (capacity of {mount})")
 
     def _scale(self, i: int) -> float:
         return abs(self.applied.scales[i]) or 1.0
@@ -457,9 +458,10 @@ class Calibrator:
             self._check_kg(mount, known_kg)
             idx = [self._index(mount)]
         else:
-            if not 0 < known_kg <= sum(m.capacity_kg for m in self.cfg.mounts.values()):
-                raise CalibrationRefused(f"known_kg {known_kg:g} must be above 0 kg and within "
-                                         "the rig's capacity")
+            if not MIN_KNOWN_KG <= known_kg <= sum(m.capacity_kg
+                                                   for m in self.cfg.mounts.values()):
+                raise CalibrationRefused(f"known_kg {known_kg:g} must be at least "
+                                         f"{MIN_KNOWN_KG:g} kg and within the rig's capacity")
             idx = list(range(len(self.names)))
         what = f"verify {known_kg:g} kg" + (f" on {mount}" if mount else "")
         self._begin(what)

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from rigctl.calibration.client import Rig, RigUnavailable, open_rig
+from rigctl.calibration.fit import MIN_KNOWN_KG
 from rigctl.calibration.report import build_report, render_html
 from rigctl.calibration.store import CalibrationFileError, CalibrationStore
 from rigctl.config import Config, load_config
@@ -483,8 +484,8 @@ class Wizard:
                 continue
             if len(ws) < 2:
                 self.t.say("  at least 2 different weights are needed")
-            elif not all(0 < w <= cap for w in ws):
-                self.t.say(f"  each weight must be above 0 and at most {cap:g} kg (the "
+            elif not all(MIN_KNOWN_KG <= w <= cap for w in ws):
+                self.t.say(f"  each weight must be {MIN_KNOWN_KG:g}-{cap:g} kg (at most the "
                            "smallest mount capacity)")
             else:
                 return ws

@@ -404,6 +404,14 @@ class Database:
         return Principal(tid, str(row["name"]), str(row["role"]))
 
     # -- audit ---------------------------------------------------------------
+    def add_audit(self, actor: str, action: str, entity: str, entity_id: Any,
+                  changes: Mapping[str, tuple[Any, Any]]) -> None:
+        """Audit rows for a change made outside this database (e.g. a calibration the core
+        committed): one row per field, ``field -> (old, new)``."""
+        with self.transaction() as c:
+            for fld, (old, new) in changes.items():
+                self._audit(c, actor, action, entity, entity_id, fld, old, new)
+
     def list_audit(self, limit: int = 100, offset: int = 0,
                    entity: str | None = None) -> list[dict[str, Any]]:
         where = ""

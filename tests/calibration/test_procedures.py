@@ -116,7 +116,7 @@ def test_points_need_a_tare_a_known_mount_and_a_sane_weight(rig: Rig) -> None:
                                                  "bar_a_left, bar_a_right"):
         rig.cal.add_point("bar_z", 10.0)
     with pytest.raises(CalibrationRefused, match=r"known_kg 150 is outside the allowed range "
-                                                 r"0 < kg <= 100 \(capacity of bar_a_left\)"):
+                                                 r"0.1-100 kg \(capacity of bar_a_left\)"):
         rig.cal.add_point("bar_a_left", 150.0)
     with pytest.raises(CalibrationRefused, match="unknown bar 'c'; the rig has bars a, b"):
         rig.cal.add_bar_point("c", 10.0)

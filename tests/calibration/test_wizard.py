@@ -88,7 +88,7 @@ def test_quitting_the_wizard_commits_nothing(tmp_path: Path) -> None:
         child.sendline("10")
         child.expect("at least 2 different weights are needed")
         child.sendline("10 500")
-        child.expect("each weight must be above 0 and at most 100 kg")
+        child.expect("each weight must be 0.1-100 kg")
         child.sendline("q")
         child.expect("stopped: stopped by the installer")
         child.expect(pexpect.EOF)

@@ -29,7 +29,7 @@ class AuditOut(BaseModel):
 def audit(st: State, who: Admin,
           limit: Annotated[int, Query(ge=1, le=1000)] = 100,
           offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
-          entity: Literal["client", "therapist", "rig", "token"] | None = None,
+          entity: Literal["client", "therapist", "rig", "token", "calibration"] | None = None,
           ) -> list[dict[str, Any]]:
     """Newest first."""
     return st.db.list_audit(limit, offset, entity)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from rigctl.api.deps import AUTH_ERRORS, ApiError, Clinician, Id, State, error_responses
+from rigctl.api.deps import AUTH_ERRORS, Clinician, Id, State, error_responses
 
 router = APIRouter(prefix="/api/v1", tags=["therapists"],
                    responses={**AUTH_ERRORS, **error_responses(404, 422)})
@@ -48,10 +48,18 @@ def get_therapist(therapist_id: Id, st: State, who: Clinician) -> dict[str, Any]
     return st.db.get_therapist(therapist_id)
 
 
+class WeighInOut(BaseModel):
+    weight_kg: float
+    spread_kg: float
+    therapist: TherapistOut
+
+
 @router.post("/therapists/{therapist_id}/weigh-in", status_code=200,
-             responses=error_responses(501))
-def weigh_in(therapist_id: Id, st: State, who: Clinician) -> dict[str, Any]:
-    """Weigh the therapist hanging from the bars: comes with the calibration feature (501)."""
-    st.db.get_therapist(therapist_id)
-    raise ApiError(501, "weigh-in needs calibration support, which this build does not have "
-                   "yet; enter weight_kg when creating the therapist")
+             response_model=WeighInOut, responses=error_responses(409, 503))
+async def weigh_in(therapist_id: Id, st: State, who: Clinician) -> dict[str, Any]:
+    """The therapist hangs fully from the bars, feet off the table: the still bar load
+    (spread < 0.5 kg over 2 s, within 10 s, >= 30 kg) becomes their weight; 409 with the
+    reason otherwise ("not stable: spread 2.3 kg - hang still with feet off the table")."""
+    from rigctl.api.routes.calibration import weigh_in_therapist
+
+    return await weigh_in_therapist(st, who, therapist_id, THERAPIST_MIN_KG, THERAPIST_MAX_KG)
