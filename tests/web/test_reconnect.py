@@ -45,6 +45,12 @@ class SplitRig:
             time.sleep(0.1)
         raise RuntimeError("rigctl api did not come up with the core")
 
+    def restart_core(self) -> None:
+        stop(self.core)
+        self.core = subprocess.Popen([sys.executable, "-m", "rigctl", "core", "--state-dir",
+                                      str(self.state)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+
     def stop_api(self) -> None:
         if self.api is not None:
             stop(self.api)
@@ -82,3 +88,20 @@ def test_the_live_view_says_it_lost_the_rig_and_comes_back_by_itself(
     expect(page.get_by_test_id("banner")).to_have_count(0, timeout=15_000)
     expect(gauge).to_have_class("gauge-card")
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def test_a_stopped_controller_is_named_in_a_banner_until_it_is_back(
+        page: Page, split_rig: SplitRig) -> None:
+    page.goto(split_rig.base + "/")
+    page.get_by_label("Token").fill(split_rig.viewer)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("gauge")).to_be_visible()
+    expect(page.get_by_test_id("banner")).to_have_count(0)
+
+    stop(split_rig.core)
+    banner = page.get_by_role("alert")
+    expect(banner).to_contain_text("The rig controller is not running: no warnings on the "
+                                   "bars until it is back.")
+    split_rig.restart_core()
+    expect(page.get_by_test_id("banner")).to_have_count(0, timeout=20_000)
+    expect(page.get_by_test_id("gauge")).to_have_class("gauge-card")
