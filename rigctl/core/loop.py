@@ -52,6 +52,7 @@ class LoopRunner:
         self.first_tick = threading.Event()
         #: set by tests to stall the loop (``rigctl`` never sets it)
         self.stall_s = 0.0
+        self._stats_cache: tuple[float, dict[str, float]] | None = None
 
     def start(self) -> None:
         self._thread.start()
@@ -128,18 +129,30 @@ class LoopRunner:
                     self.loop_fault = False
         gc.unfreeze()
 
-    def stats(self) -> dict[str, float | int | bool]:
+    def stats(self, max_age_s: float = 0.0) -> dict[str, float | int | bool]:
+        """Loop figures. Percentiles are a scan of the histogram, so callers at
+        status rate (20 Hz) pass ``max_age_s`` to reuse percentiles at most that
+        old; counters and the fault flag are always fresh."""
+        cached = self._stats_cache
+        if max_age_s and cached is not None and time.monotonic() - cached[0] < max_age_s:
+            pct = cached[1]
+        else:
+            err, cpu = self.period_error, self.compute
+            pct = {
+                "period_error_p50_us": err.percentile(50),
+                "period_error_p99_us": err.percentile(99),
+                "jitter_p99_ms": round(err.percentile(99) / 1000, 3),
+                "compute_p50_us": cpu.percentile(50),
+                "compute_p99_us": cpu.percentile(99),
+            }
+            self._stats_cache = (time.monotonic(), pct)
         elapsed = (self.last_tick_ns - self.started_ns) / 1e9 if self.ticks > 1 else 0.0
         return {
             "rate_hz": round(self.ticks / elapsed, 1) if elapsed > 0 else 0.0,
             "ticks": self.ticks,
             "overruns": self.overruns,
-            "period_error_p50_us": self.period_error.percentile(50),
-            "period_error_p99_us": self.period_error.percentile(99),
             "period_error_max_us": self.period_error.max,
-            "jitter_p99_ms": round(self.period_error.percentile(99) / 1000, 3),
-            "compute_p50_us": self.compute.percentile(50),
-            "compute_p99_us": self.compute.percentile(99),
+            **pct,
             "sched_fifo": self.fifo_active,
             "loop_fault": self.loop_fault,
         }

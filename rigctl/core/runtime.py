@@ -169,6 +169,7 @@ class Core:
         now = time.monotonic_ns()
         stats = ctl.session
         mounts = []
+        driver_counts = self.source.counters()
         for i, name in enumerate(ctl.mount_names):
             slot_sample = None
             samples = getattr(self.source, "slots", None)
@@ -183,10 +184,12 @@ class Core:
                 "ok": fault is None,
                 "fault": fault,
                 "fault_counts": {k: v for k, v in est.fault_counts[i].items() if v},
+                # driver-level events (timing violations, read errors, resets)
+                "driver_counts": driver_counts.get(name, {}),
                 # samples so far: the dashboard's diagnostics derive the rate from it
                 "seq": slot_sample.seq if slot_sample is not None else None,
             })
-        ls = self.loop.stats()
+        ls = self.loop.stats(max_age_s=1.0)
         return {
             "state": ctl.state.value,
             "state_since_s": round((now - ctl.machine.since_ns) / 1e9, 3)
@@ -201,6 +204,7 @@ class Core:
                 "green": self.last_commands.green, "amber": self.last_commands.amber,
                 "red": self.last_commands.red, "buzzer_hz": self.last_commands.buzzer_hz,
                 "haptic": self.last_commands.haptic, "faults": self.outputs.faults,
+                "devices": self.outputs.status(),
             },
             "loop": {
                 "rate_hz": ls["rate_hz"], "jitter_p99_ms": ls["jitter_p99_ms"],
