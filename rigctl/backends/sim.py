@@ -37,6 +37,9 @@ class SimRig(SampleSource):
         self._rng = random.Random(sim.seed)
         self.slots = [LatestSlot() for _ in range(n)]
         self._next_ns = [start_ns + (i * self.period_ns) // n for i in range(n)]
+        self._due_ns = start_ns
+        #: the list ``poll`` returns (updated in place: the loop only reads it)
+        self._latest: list[Sample | None] = [None] * n
         self._count = [0] * n
         self._last_raw = [0] * n
         self._scenario: tuple[Scenario, int, bool] | None = None
@@ -86,12 +89,18 @@ class SimRig(SampleSource):
 
     # -- SampleSource ------------------------------------------------------------
     def poll(self, now_ns: int) -> list[Sample | None]:
-        nxt = self._next_ns
-        for i in range(len(nxt)):
-            while nxt[i] <= now_ns:
-                self._convert(i, nxt[i])
-                nxt[i] += self.period_ns + int(self._rng.gauss(0.0, self.jitter_ns))
-        return [s.sample for s in self.slots]
+        # Most ticks fall between conversions: one comparison, no allocation.
+        if now_ns >= self._due_ns:
+            nxt = self._next_ns
+            latest = self._latest
+            for i in range(len(nxt)):
+                if nxt[i] <= now_ns:
+                    while nxt[i] <= now_ns:
+                        self._convert(i, nxt[i])
+                        nxt[i] += self.period_ns + int(self._rng.gauss(0.0, self.jitter_ns))
+                    latest[i] = self.slots[i].sample
+            self._due_ns = min(nxt)
+        return self._latest
 
     def _convert(self, i: int, t_ns: int) -> None:
         kg, mode = self.true_load(i, t_ns)

@@ -153,7 +153,7 @@ class Estimator:
                 fault = STALE
             elif self.mount_kg[i] < st.implausible_below_kg:
                 fault = IMPLAUSIBLE
-            elif self._is_stuck(i, now_ns):
+            elif now_ns - self._changed_ns[i] >= st.stuck_after_ns and self._is_stuck(i, now_ns):
                 fault = STUCK
             prev = self.mount_fault[i]
             if fault is not prev:
