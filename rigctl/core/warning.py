@@ -91,6 +91,9 @@ class WarningMachine:
         """A session starts (or its limit changes): warnings follow this limit."""
         if self.limit_kg is None:
             self._reset_latches()
+            # foot load jumps from 0 (no therapist known) to its real value as a
+            # session starts: that step is not a rate of rise, so start afresh
+            self._hist_n = 0
         self.limit_kg = float(limit_kg)
         self._settle(now_ns)
 
@@ -116,8 +119,8 @@ class WarningMachine:
         loop_fault: bool = False,
     ) -> State:
         s = self.s
-        # Rate of rise over a fixed window of ticks (kg/s), kept in idle too so
-        # that a session armed mid-rise predicts from the first tick.
+        # Rate of rise over a fixed window of ticks (kg/s); 0 until the window
+        # has filled since the session started.
         h = self._hist
         i = self._hist_i
         old = h[i]

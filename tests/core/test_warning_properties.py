@@ -122,3 +122,11 @@ def test_idle_never_drives_warnings(profile: list[float], dead: bool) -> None:
             cmd = rig.ctl.commands(t)
             assert (cmd.amber, cmd.red, cmd.buzzer_hz, cmd.haptic) == (False, False, 0.0, 0.0), i
     assert {s for _, s in rig.states} == {State.IDLE}
+
+
+def test_session_start_is_not_taken_for_a_fast_rise() -> None:
+    rig = Rig()
+    rig.run(0.5, lambda _t: 25.0)  # idle: foot load unknown until the therapist is
+    rig.ctl.start_session(LIMIT, WEIGHT, rig.t)
+    rig.run(1.0, lambda _t: 25.0)  # 25 kg is below caution (32 kg) and steady
+    assert {s for t, s in rig.states if t >= rig.t - 1_000_000_000} == {State.OK}
