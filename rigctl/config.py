@@ -147,8 +147,8 @@ class CalibrationSection(_Model):
     """Installer calibration and weigh-in rules (DESIGN section 5, ``rigctl.calibration``)."""
 
     factory_file: str | None = Field(
-        None, description="calibration file shipped with this config (path relative to it), "
-        "used until one is committed in the state directory")
+        None, description="calibration used until one is committed in the state directory: "
+        "a built-in name ('sim') or a JSON file path (relative to this config file)")
     tare_s: float = Field(1.0, ge=0.2, le=10)
     tare_spread_kg: float = Field(0.3, gt=0, le=10)
     point_s: float = Field(1.0, ge=0.2, le=10)
@@ -327,7 +327,8 @@ def load_config(path: Path | str | None = None) -> Config:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"{p}: not valid TOML: {e}") from None
     cal = data.get("calibration")
-    if isinstance(cal, dict) and isinstance(cal.get("factory_file"), str):
-        # relative to the config file, so a config and its factory calibration travel together
-        cal["factory_file"] = str(p.parent / cal["factory_file"])
+    fac = cal.get("factory_file") if isinstance(cal, dict) else None
+    if isinstance(cal, dict) and isinstance(fac, str) and ("/" in fac or fac.endswith(".json")):
+        # a path is relative to the config file (a bare name is built in: "sim")
+        cal["factory_file"] = str(p.parent / fac)
     return parse_config(data, p)

@@ -10,6 +10,7 @@ therefore wrong warnings, silently.
 from __future__ import annotations
 
 import logging
+from importlib import resources
 from pathlib import Path
 
 from rigctl.calibration.store import Applied, CalibrationFileError, read_file, resolve
@@ -17,6 +18,13 @@ from rigctl.config import Config
 from rigctl.core.controller import Controller
 
 log = logging.getLogger(__name__)
+
+
+def factory_path(spec: str) -> Path:
+    """A built-in factory calibration by name (``sim``: the sim rig's), or a file path."""
+    if "/" in spec or spec.endswith(".json"):
+        return Path(spec)
+    return Path(str(resources.files("rigctl.calibration").joinpath(f"factory/{spec}.json")))
 
 
 def config_defaults(cfg: Config) -> dict[str, tuple[float, float]]:
@@ -33,8 +41,9 @@ def load_startup(cfg: Config, state_dir: Path | None) -> Applied:
             return resolve(names, defaults, cal, "state")
     factory = cfg.calibration.factory_file
     if factory:
+        path = factory_path(factory)
         try:
-            fcal = read_file(Path(factory))
+            fcal = read_file(path)
         except CalibrationFileError as e:
             raise CalibrationFileError(f"calibration.factory_file: {e}") from None
         if fcal is None:

@@ -39,7 +39,11 @@ class Core:
         self.config = cfg
         self.source = source
         self.outputs = outputs
-        self.controller = controller or Controller(cfg)
+        if controller is None:  # with the calibration the config names (factory), if any
+            from rigctl.calibration.startup import build_controller
+
+            controller = build_controller(cfg, None)[0]
+        self.controller = controller
         lp = cfg.loop
         self.loop = LoopRunner(self._tick, lp.rate_hz, lp.spin_us, lp.sched_fifo,
                                lp.fifo_priority, lp.overrun_fault_streak)

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 from rigctl.calibration.fit import Point
-from rigctl.calibration.startup import build_controller, load_startup
+from rigctl.calibration.startup import build_controller, factory_path, load_startup
 from rigctl.calibration.store import (
     CalibrationFile,
     CalibrationFileError,
     CalibrationStore,
     MountCalibration,
     encode,
+    read_file,
 )
 from rigctl.config import load_config
 
@@ -116,3 +117,32 @@ def test_a_mount_missing_from_the_calibration_keeps_config_values_and_is_named(
 def test_factory_file_path_is_relative_to_the_config_file(tmp_path: Path) -> None:
     cfg_path = write_config(tmp_path / "rig.toml", calibration={"factory_file": "fac/cal.json"})
     assert load_config(cfg_path).calibration.factory_file == str(tmp_path / "fac" / "cal.json")
+
+
+def test_the_shipped_sim_rig_has_a_factory_calibration_made_for_its_hidden_truth() -> None:
+    from rigctl.backends.sim import SimRig
+    from rigctl.core.runtime import Core
+    from rigctl.outputs.factory import build_outputs
+    from rigctl.outputs.gpio import mock_pin_factory
+
+    cfg = load_config(None)  # config/sim.toml, as `rigctl run` uses it
+    sim = SimRig(cfg)
+    shipped = [(m.offset, m.scale) for m in cfg.mounts.values()]
+    # the config's own values are visibly off the truth: calibrating matters on the sim
+    off_kg = [abs(t - o) / s for (o, s), t in zip(shipped, sim.true_offset, strict=True)]
+    assert max(off_kg) > 0.5
+    applied = load_startup(cfg, None)
+    assert (applied.source, applied.version) == ("factory", 1)
+    for i in range(4):
+        zero_err_kg = (applied.offsets[i] - sim.true_offset[i]) / sim.true_scale[i]
+        assert abs(zero_err_kg) < 0.03
+        assert applied.scales[i] == pytest.approx(sim.true_scale[i], rel=2e-3)
+    # it was made by the procedure, with its points and verifications on record
+    fac = read_file(Path(str(factory_path("sim"))))
+    assert fac is not None and fac.current is not None
+    assert all(len(m.points) == 3 for m in fac.current.mounts.values())
+    assert len(fac.current.verifications) == 4
+    assert all(v["pass"] for v in fac.current.verifications)
+    # and a core built the plain way starts with it
+    core = Core(cfg, sim, build_outputs(cfg, mock_pin_factory()))
+    assert core.controller.estimator.offsets == list(applied.offsets)
