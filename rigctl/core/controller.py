@@ -128,6 +128,7 @@ class Controller:
             estimator_settings(cfg),
         )
         self.machine = WarningMachine(warning_settings(cfg), [m.capacity_kg for m in mounts])
+        self._set_ease_rule(cfg)
         self.therapist_kg: float | None = None
         self.session: SessionStats | None = None
         self.foot_kg = 0.0
@@ -135,13 +136,26 @@ class Controller:
         #: transitions not yet taken by the shell (printing, API, recording)
         self.transitions: deque[Transition] = deque(maxlen=1024)
         self._noted: State | None = State.IDLE
+        self._ease: EaseEvent | None = None
+
+    def _set_ease_rule(self, cfg: Config) -> None:
         w = cfg.warning
         self._ease_min_ns = int(w.ease_min_ms * 1e6)
         self._ease_keep = 1.0 - w.ease_drop_fraction
-        self._ease: EaseEvent | None = None
         #: foot load per tick over the ease peak window (ring), for the press record
         self._foot_ring = [0.0] * max(1, round(w.ease_peak_window_ms * 1e6 / cfg.tick_ns))
         self._ring_i = 0
+
+    def reconfigure(self, cfg: Config) -> None:
+        """New warning settings and mount capacities (rig settings changed); idle only."""
+        if self.session is not None:
+            raise RuntimeError("rig settings cannot change during a session")
+        if cfg.mount_names != self.mount_names:
+            raise ValueError("the mounts of a running rig cannot change")
+        self.config = cfg
+        self.machine = WarningMachine(warning_settings(cfg),
+                                      [m.capacity_kg for m in cfg.mounts.values()])
+        self._set_ease_rule(cfg)
 
     @property
     def state(self) -> State:

@@ -23,10 +23,10 @@ from pydantic import ValidationError
 
 from rigctl.backends.scenario import ScenarioError, parse_scenario
 from rigctl.config import Config, MountSection, WarningSection
-from rigctl.core.controller import SessionStats, Transition, warning_settings
+from rigctl.core.controller import SessionStats, Transition
 from rigctl.core.runtime import Core, CoreTimeout
 from rigctl.core.session_state import ActiveSession, SessionStateFile, atomic_write
-from rigctl.core.warning import State, WarningMachine
+from rigctl.core.warning import State
 from rigctl.ipc.protocol import IpcError, socket_path
 from rigctl.ipc.recorder import SUMMARY_FILE, TraceRecorder, session_dir
 from rigctl.ipc.server import IpcServer
@@ -350,24 +350,12 @@ class CoreService:
         return base
 
     def _install_config(self, cfg: Config) -> None:
-        """A new warning machine built from ``cfg``, swapped in by the loop thread (idle only)."""
-        machine = WarningMachine(warning_settings(cfg),
-                                 [m.capacity_kg for m in cfg.mounts.values()])
+        """Swap in the warning settings of ``cfg``, by the loop thread (idle only)."""
 
         def swap(now_ns: int) -> None:
-            ctl = self.core.controller
-            if ctl.session is not None:
+            if self.core.controller.session is not None:
                 raise IpcError("conflict", "a session is active")
-            ctl.machine = machine
-            ctl.config = cfg
-            # the controller caches the ease rule's settings at construction (no public
-            # setter yet): refresh them too, so every warning setting takes effect
-            w = cfg.warning
-            if hasattr(ctl, "_ease_min_ns"):
-                ctl._ease_min_ns = int(w.ease_min_ms * 1e6)
-                ctl._ease_keep = 1.0 - w.ease_drop_fraction
-                ctl._foot_ring = [0.0] * max(1, round(w.ease_peak_window_ms * 1e6 / cfg.tick_ns))
-                ctl._ring_i = 0
+            self.core.controller.reconfigure(cfg)
 
         if self.core.loop.running:
             self.core.call(swap)
