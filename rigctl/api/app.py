@@ -42,6 +42,7 @@ ROUTE_MODULES: list[str] = [
     "rigctl.api.routes.sim",
     "rigctl.api.routes.metrics",
     "rigctl.api.routes.calibration",
+    "rigctl.api.routes.ease",
     "rigctl.api.routes.web",  # the dashboard at / (keep last: it serves /)
 ]
 

@@ -52,6 +52,8 @@ def main(args: argparse.Namespace) -> int:
     from rigctl.calibration.procedures import Calibrator
     from rigctl.calibration.store import CalibrationFileError
     from rigctl.cli import UserError
+    from rigctl.comfort.core_ops import ComfortOps
+    from rigctl.inputs import attach_inputs
     from rigctl.ipc.server import CoreAlreadyRunning
     from rigctl.ipc.service import CoreService
     from rigctl.service.supervision import CoreOps
@@ -61,8 +63,14 @@ def main(args: argparse.Namespace) -> int:
     except CalibrationFileError as e:
         raise UserError(str(e), 2) from None
     cfg = core.config
+    try:  # the client's comfort button: a mock pin on the sim rig (sim.comfort_button)
+        buttons = attach_inputs(cfg, core, build_pin_factory(cfg))
+    except Exception as e:  # gpiozero: pin in use, no pin library; never run without it
+        raise UserError(f"inputs.comfort_pin: cannot use GPIO {cfg.inputs.comfort_pin} for "
+                        f"the comfort button: {e}", 2) from None
     service = CoreService(core, args.state_dir)
     calibration_ipc.register(service.server, Calibrator(core, args.state_dir))
+    ComfortOps(service, buttons)
     ops = CoreOps(core, service.server)  # sd_notify + watchdog, metrics, MQTT
     service.load_rig_file()
     if isinstance(core.source, SimRig) and not args.no_scenario:
@@ -92,6 +100,8 @@ def main(args: argparse.Namespace) -> int:
         stop.wait()
     finally:
         ops.stop()
+        for b in buttons:
+            b.close()
         service.stop()
         core.stop()
         st = core.loop.stats()

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from rigctl.backends.scenario import ScenarioError, parse_scenario
 from rigctl.config import Config, MountSection, WarningSection
-from rigctl.core.controller import SessionStats, Transition
+from rigctl.core.controller import EaseEvent, SessionStats, Transition
 from rigctl.core.runtime import Core, CoreTimeout
 from rigctl.core.session_state import ActiveSession, SessionStateFile, atomic_write
 from rigctl.core.warning import State
@@ -183,6 +183,9 @@ class CoreService:
             for t in stats.get("transitions", []):
                 seeded.transitions.append(Transition(start_ns + int(t[0]), State(t[1]),
                                                      float(t[2])))
+            for e in stats.get("ease_events", []):  # comfort-button presses before the restart
+                seeded.ease_events.append(EaseEvent(start_ns + int(e[0]), float(e[1]),
+                                                    float(e[2])))
             for tr in restarted.transitions:  # the re-arming itself, at restart time
                 seeded.record(tr)
             ctl.session = seeded
@@ -240,7 +243,9 @@ class CoreService:
             if a is None or s is None or s.session_id != a.session_id:
                 return
             trs = list(s.transitions)
-            key = (round(s.peak_foot_kg, 2), s.over_limit_ns // 10_000_000, len(trs))
+            eases = list(s.ease_events)
+            key = (round(s.peak_foot_kg, 2), s.over_limit_ns // 10_000_000, len(trs),
+                   len(eases))
             if key == self._last_ckpt:
                 return
             a.stats = {
@@ -248,6 +253,8 @@ class CoreService:
                 "over_limit_ns": s.over_limit_ns,
                 "entries": dict(s.entries),
                 "transitions": [(t.t_ns - s.start_ns, t.state.value, t.foot_kg) for t in trs],
+                "ease_events": [(e.t_ns - s.start_ns, e.foot_kg, e.peak_before_kg)
+                                for e in eases],
             }
             self.state_file.save(a)
             self._last_ckpt = key

@@ -294,6 +294,20 @@ class Database:
         return self._all("SELECT t_s, state, foot_load_kg FROM session_transitions "
                          "WHERE session_id=? ORDER BY seq", (session_id,))
 
+    def session_ease_events(self, session_id: str) -> list[dict[str, Any]]:
+        """The comfort-button presses of a finished session, in order."""
+        return self._all("SELECT t_s, foot_load_kg, peak_2s_kg FROM session_ease_events "
+                         "WHERE session_id=? ORDER BY seq", (session_id,))
+
+    def client_ease_events(self, client_id: int) -> list[dict[str, Any]]:
+        """Every press in the client's finished sessions, with the session's id, start and
+        limit; newest session first (the evidence for a learned comfort limit)."""
+        return self._all(
+            "SELECT s.id AS session_id, s.started_at, s.limit_kg, e.t_s, e.foot_load_kg, "
+            "e.peak_2s_kg FROM session_ease_events e JOIN sessions s ON s.id = e.session_id "
+            "WHERE s.client_id=? AND s.status != 'active' "
+            "ORDER BY s.started_at DESC, s.id, e.seq", (client_id,))
+
     def insert_active_session(self, session_id: str, client_id: int | None,
                               therapist_id: int | None, therapist_kg: float, limit_kg: float,
                               started_at: str, started_by: str,
@@ -332,6 +346,12 @@ class Database:
                 "VALUES (?,?,?,?,?)",
                 [(session_id, i, t["t_s"], t["state"], t["foot_load_kg"])
                  for i, t in enumerate(summary.get("transitions") or [])])
+            c.execute("DELETE FROM session_ease_events WHERE session_id=?", (session_id,))
+            c.executemany(
+                "INSERT INTO session_ease_events(session_id, seq, t_s, foot_load_kg, peak_2s_kg) "
+                "VALUES (?,?,?,?,?)",
+                [(session_id, i, e["t_s"], e["foot_load_kg"], e["peak_2s_kg"])
+                 for i, e in enumerate(summary.get("ease_events") or [])])
             c.execute("DELETE FROM session_trace WHERE session_id=?", (session_id,))
             c.executemany(
                 "INSERT INTO session_trace(session_id, t_s, state, foot_load_kg, bar_load_kg, "

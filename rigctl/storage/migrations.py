@@ -90,6 +90,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             updated_at TEXT NOT NULL
         )""",
     ),
+    # 2: the client's comfort-button presses, per session (issue 8: learned comfort limits)
+    (
+        """CREATE TABLE session_ease_events (
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            t_s REAL NOT NULL,
+            foot_load_kg REAL NOT NULL,
+            peak_2s_kg REAL NOT NULL,
+            PRIMARY KEY (session_id, seq)
+        )""",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -63,7 +63,7 @@ def test_a_lean_over_the_limit_is_recorded_at_the_right_time(rig: Rig) -> None:
     assert r.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert list(rows[0]) == ["t_s", "state", "foot_load_kg", "bar_load_kg", "bar_a_left",
-                             "bar_a_right", "bar_b_left", "bar_b_right"]
+                             "bar_a_right", "bar_b_left", "bar_b_right", "ease_press"]
     times = [float(x["t_s"]) for x in rows]
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert max(gaps) <= 0.021  # every 20 ms, so >= 50 Hz

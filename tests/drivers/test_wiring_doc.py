@@ -70,7 +70,7 @@ def test_header_pin_numbers_match_the_bcm_numbers() -> None:
 
 def test_the_check_catches_a_pin_changed_in_the_config_only(tmp_path: Path) -> None:
     changed = tmp_path / "rigctl.toml"
-    changed.write_text(PI_CONFIG.read_text().replace("red_pin = 22", "red_pin = 26"))
+    changed.write_text(PI_CONFIG.read_text().replace("red_pin = 22", "red_pin = 16"))
     doc = {key: gpio for key, gpio, _ in doc_rows(WIRING)}
     assert config_pins(changed)["outputs.red_pin"] != doc["outputs.red_pin"]
 

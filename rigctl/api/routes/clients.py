@@ -16,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from rigctl.api.deps import AUTH_ERRORS, ApiError, ApiState, Clinician, Id, State, error_responses
+from rigctl.api.routes.ease import SuggestionOut, client_suggestion
 
 router = APIRouter(prefix="/api/v1", tags=["clients"],
                    responses={**AUTH_ERRORS, **error_responses(404, 409, 422, 503)})
@@ -52,6 +53,14 @@ class ClientOut(BaseModel):
     updated_at: str
 
 
+class ClientDetailOut(ClientOut):
+    suggested_limit_kg: float | None = Field(
+        description="a limit learned from the client's comfort-button presses in past "
+        "sessions, or null (the reason is in suggestion); never applied by itself: accept "
+        "it by PATCHing foot_load_limit_kg")
+    suggestion: SuggestionOut
+
+
 def check_limit(st: ApiState, kg: float) -> None:
     lo, hi = st.limits
     if not math.isfinite(kg) or not lo <= kg <= hi:
@@ -71,9 +80,11 @@ def create_client(body: ClientIn, st: State, who: Clinician) -> dict[str, Any]:
                                body.cleared, body.notes)
 
 
-@router.get("/clients/{client_id}", response_model=ClientOut)
+@router.get("/clients/{client_id}", response_model=ClientDetailOut)
 def get_client(client_id: Id, st: State, who: Clinician) -> dict[str, Any]:
-    return st.db.get_client(client_id)
+    """The record, and the limit its comfort-button presses suggest (with the evidence)."""
+    client = st.db.get_client(client_id)
+    return {**client, **client_suggestion(st, client)}
 
 
 @router.patch("/clients/{client_id}", response_model=ClientOut)

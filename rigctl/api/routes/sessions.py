@@ -57,12 +57,21 @@ class TransitionOut(BaseModel):
     foot_load_kg: float
 
 
+class EaseEventOut(BaseModel):
+    """A press of the client's comfort button (hand-held or dashboard)."""
+
+    t_s: float = Field(description="session time of the press (s)")
+    foot_load_kg: float = Field(description="foot load at the press")
+    peak_2s_kg: float = Field(description="highest foot load of the 2 s before the press")
+
+
 class SummaryOut(BaseModel):
     duration_s: float | None
     peak_foot_load_kg: float | None
     time_over_limit_s: float | None
     counts: dict[str, int]
     transitions: list[TransitionOut]
+    ease_events: list[EaseEventOut] = Field(default_factory=list)
 
 
 class SessionOut(BaseModel):
@@ -91,13 +100,14 @@ async def _with_summary(st: ApiState, row: dict[str, Any]) -> dict[str, Any]:
         s = info["summary"] if info and info["session_id"] == row["id"] else None
         out["summary"] = None if s is None else {
             k: s[k] for k in ("duration_s", "peak_foot_load_kg", "time_over_limit_s", "counts",
-                              "transitions")}
+                              "transitions", "ease_events")}
         return out
     trs = await run_in_threadpool(st.db.session_transitions, row["id"])
+    eases = await run_in_threadpool(st.db.session_ease_events, row["id"])
     out["summary"] = {"duration_s": row["duration_s"],
                       "peak_foot_load_kg": row["peak_foot_load_kg"],
                       "time_over_limit_s": row["time_over_limit_s"],
-                      "counts": row["counts"] or {}, "transitions": trs}
+                      "counts": row["counts"] or {}, "transitions": trs, "ease_events": eases}
     return out
 
 
@@ -195,17 +205,39 @@ async def get_session(session_id: SessionId, st: State, who: Clinician) -> dict[
 
 @router.get("/sessions/{session_id}/trace.csv", response_class=StreamingResponse,
             responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
-                             "description": "t_s,state,foot_load_kg,bar_load_kg,<mount>..."}})
+                             "description": "t_s,state,foot_load_kg,bar_load_kg,<mount>...,"
+                                            "ease_press"}})
 async def trace_csv(session_id: SessionId, st: State, who: Clinician) -> StreamingResponse:
-    """The recorded trace (50 Hz): while active, what the core has written so far."""
+    """The recorded trace (50 Hz): while active, what the core has written so far.
+
+    The last column, ``ease_press``, holds the exact time of a comfort-button
+    press on the row nearest to it, and is empty elsewhere.
+    """
+    from rigctl.comfort.trace import mark_presses
+
     row = await run_in_threadpool(st.db.get_session, session_id)
     if row["status"] == "active":
         lines = await run_in_threadpool(_live_trace, st, session_id, row["mount_names"])
+        presses = await _live_presses(st, session_id)
     else:
         lines = await run_in_threadpool(lambda: list(st.db.trace_csv(session_id)))
+        presses = [e["t_s"] for e in
+                   await run_in_threadpool(st.db.session_ease_events, session_id)]
+    lines = mark_presses(lines, presses)
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     return StreamingResponse(iter(lines), media_type="text/csv", headers={
         "Content-Disposition": f'attachment; filename="session-{session_id}-{stamp}.csv"'})
+
+
+async def _live_presses(st: ApiState, session_id: str) -> list[float]:
+    """The running session's press times from the core (none if it is away right now)."""
+    try:
+        info = await st.core.request("session.get")
+    except Exception:  # the trace still answers without the marks
+        return []
+    if not info or info["session_id"] != session_id:
+        return []
+    return [float(e["t_s"]) for e in info["summary"].get("ease_events", [])]
 
 
 def _live_trace(st: ApiState, session_id: str, mounts: list[str]) -> list[str]:

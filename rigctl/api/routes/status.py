@@ -72,8 +72,9 @@ def _sse(event: str, data: Any) -> str:
 
 @router.get("/stream", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
-                             "description": "`status` events (<= 20/s), `transition` events "
-                                            "and `core` events when the core goes away"}})
+                             "description": "`status` events (<= 20/s), `transition` events, "
+                                            "`ease` events (comfort-button presses) and "
+                                            "`core` events when the core goes away"}})
 async def stream(request: Request, st: State, who: Viewer,
                  max_events: Annotated[int | None, Query(ge=1, le=1_000_000,
                                                          description="end after this many "
