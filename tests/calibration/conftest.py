@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from rigctl.backends.scenario import parse_scenario
@@ -22,6 +23,7 @@ from rigctl.config import Config, parse_config
 from rigctl.core.runtime import Core
 from rigctl.outputs.factory import build_outputs
 from rigctl.outputs.gpio import mock_pin_factory
+from tests.api.conftest import Rig as ApiRig
 
 SIM_TOML = Path(__file__).resolve().parents[2] / "config" / "sim.toml"
 NAMES = ("bar_a_left", "bar_a_right", "bar_b_left", "bar_b_right")
@@ -119,3 +121,21 @@ def running_rig(cfg: Config, state_dir: Path) -> Iterator[Rig]:
 def rig(tmp_path: Path) -> Iterator[Rig]:
     with running_rig(make_config(), tmp_path / "state") as r:
         yield r
+
+
+class CalRig(ApiRig):
+    """The API tests' core + API, on a rig whose truth is off and that starts empty."""
+
+    def __init__(self, tmp: Path, **sections: Any) -> None:
+        super().__init__(tmp)
+        empty = tmp / "empty.csv"
+        empty.write_text("t_s," + ",".join(NAMES) + "\n0,0,0,0,0\n")
+        write_config(self.config, **{"sim": {"scenario": str(empty), "loop_scenario": False},
+                                     **sections})
+        self._hung: dict[str, float] = {}
+
+    def hang(self, admin: httpx.Client, loads: dict[str, float]) -> None:
+        r = admin.post("/api/v1/sim/scenario", content=hang_csv(NAMES, loads, self._hung),
+                       headers={"Content-Type": "text/csv"})
+        assert r.status_code == 200, r.text
+        self._hung = dict(loads)

@@ -24,29 +24,9 @@ from schemathesis.checks import (
 )
 
 from rigctl.api.app import create_app
-from rigctl.calibration.simhang import hang_csv
 from rigctl.config import load_config
-from tests.api.conftest import Rig
 
-from .conftest import NAMES, write_config
-
-
-class CalRig(Rig):
-    """The API tests' core + API, on a rig whose truth is off and that starts empty."""
-
-    def __init__(self, tmp: Path, **sections: Any) -> None:
-        super().__init__(tmp)
-        empty = tmp / "empty.csv"
-        empty.write_text("t_s," + ",".join(NAMES) + "\n0,0,0,0,0\n")
-        write_config(self.config, **{"sim": {"scenario": str(empty), "loop_scenario": False},
-                                     **sections})
-        self._hung: dict[str, float] = {}
-
-    def hang(self, admin: httpx.Client, loads: dict[str, float]) -> None:
-        r = admin.post("/api/v1/sim/scenario", content=hang_csv(NAMES, loads, self._hung),
-                       headers={"Content-Type": "text/csv"})
-        assert r.status_code == 200, r.text
-        self._hung = dict(loads)
+from .conftest import NAMES, CalRig
 
 
 @pytest.fixture(scope="module")
