@@ -17,12 +17,13 @@ from typing import Any, Literal, TextIO
 
 from rigctl.config import Config
 from rigctl.core.controller import Controller, Transition
+from rigctl.mountcsv import MountCsvError, read_header
 from rigctl.sampling.slots import SAT_HIGH, SampleStatus
 
 Units = Literal["kg", "raw"]
 
 
-class TraceError(ValueError):
+class TraceError(MountCsvError):
     """Bad trace input; the message names the row, the column and what is allowed."""
 
 
@@ -36,22 +37,8 @@ def _rows(f: TextIO, mount_names: tuple[str, ...], source: str) -> Iterator[tupl
                                                                                   list[str]]]:
     """(row number, t_ns, cells in mount order) for each data row."""
     reader = csv.reader(f)
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise TraceError(f"{source}: empty file; expected a header 't_s,<mount>...'") from None
-    if not header or header[0] != "t_s":
-        raise TraceError(f"{source}: row 1: the first column must be 't_s'")
-    cols = header[1:]
-    unknown = [c for c in cols if c not in mount_names]
-    if unknown:
-        raise TraceError(f"{source}: row 1, column '{unknown[0]}': unknown mount; the config "
-                         f"has {', '.join(mount_names)}")
-    missing = [m for m in mount_names if m not in cols]
-    if missing:
-        raise TraceError(f"{source}: row 1: missing column(s) {', '.join(missing)}")
-    order = [cols.index(m) + 1 for m in mount_names]
-    width = len(header)
+    width, cols, _ = read_header(reader, mount_names, source, TraceError)
+    order = [cols[m] for m in mount_names]
     last_t = -math.inf
     for rowno, row in enumerate(reader, start=2):
         if not row:

@@ -15,11 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 
+from rigctl.mountcsv import MountCsvError, read_header
+
 FAULT_MODES = ("ok", "disconnect", "saturate", "spike", "stuck")
 MAX_ROWS = 1_000_000
 
 
-class ScenarioError(ValueError):
+class ScenarioError(MountCsvError):
     """A scenario that cannot be played; the message names the row and column."""
 
 
@@ -54,27 +56,10 @@ class Scenario:
 
 def parse_scenario(text: str, mount_names: Sequence[str], source: str = "scenario") -> Scenario:
     reader = csv.reader(io.StringIO(text))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise ScenarioError(f"{source}: empty file; expected a header 't_s,<mount>...'") from None
-    if not header or header[0] != "t_s":
-        raise ScenarioError(f"{source}: row 1: the first column must be 't_s'")
+    width, load_cols, extra = read_header(reader, mount_names, source, ScenarioError,
+                                          prefixes=("fault:",))
+    fault_cols = extra["fault:"]
     names = list(mount_names)
-    load_cols: dict[str, int] = {}
-    fault_cols: dict[str, int] = {}
-    for col, h in enumerate(header[1:], start=1):
-        target = fault_cols if h.startswith("fault:") else load_cols
-        name = h.removeprefix("fault:")
-        if name not in names:
-            raise ScenarioError(
-                f"{source}: row 1, column '{h}': unknown mount; the rig has {', '.join(names)}")
-        if name in target:
-            raise ScenarioError(f"{source}: row 1, column '{h}': given twice")
-        target[name] = col
-    missing = [n for n in names if n not in load_cols]
-    if missing:
-        raise ScenarioError(f"{source}: row 1: missing load column(s) {', '.join(missing)}")
 
     times: list[float] = []
     loads: list[list[float]] = [[] for _ in names]
@@ -84,9 +69,8 @@ def parse_scenario(text: str, mount_names: Sequence[str], source: str = "scenari
             continue
         if len(times) >= MAX_ROWS:
             raise ScenarioError(f"{source}: more than {MAX_ROWS} rows")
-        if len(row) != len(header):
-            raise ScenarioError(
-                f"{source}: row {rowno}: {len(row)} cells, the header has {len(header)}")
+        if len(row) != width:
+            raise ScenarioError(f"{source}: row {rowno}: {len(row)} cells, the header has {width}")
         t = _number(row[0], source, rowno, "t_s")
         if times and t <= times[-1]:
             raise ScenarioError(f"{source}: row {rowno}, column 't_s': times must increase "

@@ -186,6 +186,9 @@ def _demo_session(base: str, token: str, cfg: Config) -> str | None:
             data=_scenario_text(cfg.sim.scenario).encode(), method="POST",
             headers={"Authorization": f"Bearer {token}", "Content-Type": "text/csv"})
         urllib.request.urlopen(req, timeout=5.0).close()
+        # let the median filters fill with the scenario's first loads (the therapist
+        # hanging on the bars) so the session does not start on the empty rig's 0 kg
+        time.sleep(0.15)
         active = [s for s in http("GET", f"{base}/api/v1/sessions?limit=1", token)
                   if s["status"] == "active"]
         if active:
