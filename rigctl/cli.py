@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "rigctl.commands.diagnose",
     "rigctl.commands.bench_hx711",
     "rigctl.commands.calibrate",
+    "rigctl.commands.bench_ease",
 )
 
 

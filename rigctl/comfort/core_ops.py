@@ -7,7 +7,9 @@
   record, saved in the session checkpoint before it is sent.
 - ``sim.comfort_button {"bounce_ms", "toggle_ms", "hold_ms"}`` (sim backend):
   drives the mock pin of the configured button the way a finger on a bouncing
-  contact does, so the whole path (pin, debounce, loop) runs in the real process.
+  contact does, so the whole path (pin, debounce, loop) runs in the real process;
+  answers the presses accepted, the bounces ignored and the time from the first
+  contact to the loop taking the press (``rigctl bench-ease`` prints it).
 - Every press, from the hand-held button or the dashboard, goes to subscribers
   as an ``ease`` event (the API forwards it on ``/api/v1/stream``); a press
   outside a session is sent too, marked ``in_session: false``, and changes nothing.
@@ -60,6 +62,9 @@ class ComfortOps:
         self.core = service.core
         self.buttons = [b for b in buttons if isinstance(b, ComfortButton)]
         self._sim_lock = threading.Lock()
+        #: when the loop applied the latest hand-held press (for the sim's edge-to-ease figure)
+        self._button_cv = threading.Condition()
+        self._button_ns = 0
         self.core.on_ease(self._on_button)
         server = service.server
         server.register("ease.press", self.op_press)
@@ -79,6 +84,9 @@ class ComfortOps:
         else:  # outside a session (the core already logged it), or the session just ended
             data = event_data(None, None, None, "button")
         self.service.server.broadcast("ease", data)
+        with self._button_cv:
+            self._button_ns = t_ns
+            self._button_cv.notify_all()
 
     # -- the dashboard's button -----------------------------------------------------------
     def op_press(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -139,12 +147,22 @@ class ComfortOps:
                              .comfort_pull_up else (pin.drive_high, pin.drive_low))
         with self._sim_lock:
             presses, bounces = btn.presses, btn.bounces
-            t0 = time.monotonic()
+            edge_ns = time.monotonic_ns()
             for k in range(round(bounce_ms / toggle_ms)):  # the contact chatters, then closes
                 (pressed if k % 2 == 0 else released)()
                 time.sleep(toggle_ms / 1000)
             pressed()
             time.sleep(hold_ms / 1000)
             released()
-            return {"presses": btn.presses - presses, "bounces": btn.bounces - bounces,
-                    "duration_s": round(time.monotonic() - t0, 3)}
+            done_ns = time.monotonic_ns()
+            accepted = btn.presses - presses
+            with self._button_cv:  # the loop applies the first accepted edge's press
+                self._button_cv.wait_for(lambda: self._button_ns >= edge_ns,
+                                         timeout=1.0 if accepted else 0.0)
+                applied = self._button_ns if self._button_ns >= edge_ns else None
+            return {"presses": accepted, "bounces": btn.bounces - bounces,
+                    "duration_s": round((done_ns - edge_ns) / 1e9, 3),
+                    # first contact to the loop raising ease (or noting a press outside a
+                    # session): pin, debounce, hand-over and the next tick
+                    "edge_to_press_ms": round((applied - edge_ns) / 1e6, 3)
+                    if applied is not None else None}

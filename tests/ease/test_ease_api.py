@@ -87,6 +87,7 @@ def test_the_hand_held_button_debounces_a_bouncing_contact_into_one_press(
                              {"bounce_ms": 20, "toggle_ms": 1, "hold_ms": 100})
             time.sleep(0.3)
         assert (r["presses"], r["bounces"]) == (1, 10)
+        assert r["edge_to_press_ms"] is not None  # the loop took it
         [press] = ev.of("ease")
         assert (press["in_session"], press["session_id"], press["source"]) == (True, sid,
                                                                                "button")
@@ -108,7 +109,7 @@ def test_a_press_outside_a_session_changes_no_output_but_is_seen_and_logged(
         n_before = len(ev.of("status"))
         r = core_request(rig.state_dir, "sim.comfort_button", {"hold_ms": 50})
         time.sleep(0.5)
-    assert r["presses"] == 1  # the press reached the core ...
+    assert r["presses"] == 1 and r["edge_to_press_ms"] is not None  # it reached the loop ...
     assert ev.of("ease") == [{"in_session": False, "session_id": None, "t_s": None,
                               "foot_load_kg": None, "peak_2s_kg": None, "source": "button"}]
     statuses = ev.of("status")
