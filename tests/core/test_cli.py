@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -15,7 +16,11 @@ RIGCTL = [sys.executable, "-m", "rigctl"]
 
 def test_run_shows_the_demo_transitions_within_10_s_and_stops_cleanly(tmp_path: Path) -> None:
     t0 = time.monotonic()
-    p = subprocess.Popen([*RIGCTL, "run", "--state-dir", str(tmp_path), "--seconds", "11"],
+    with socket.socket() as sock:  # a free port: 8080 may be taken on a shared machine
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    p = subprocess.Popen([*RIGCTL, "run", "--state-dir", str(tmp_path), "--seconds", "11",
+                          "--port", str(port)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out, err = p.communicate(timeout=60)
     assert p.returncode == 0, err
