@@ -69,9 +69,10 @@ class ComfortOps:
         server = service.server
         server.register("ease.press", self.op_press)
         server.register("sim.comfort_button", self.op_sim_button, slow=True)
-        for btn in self.buttons:
-            log.info("comfort button on GPIO %s (debounce %g ms)", btn.button.pin,
-                     service.core.config.inputs.comfort_bounce_ms)
+        inputs = service.core.config.inputs
+        if self.buttons:
+            log.info("comfort button on GPIO %s (BCM), debounce %g ms", inputs.comfort_pin,
+                     inputs.comfort_bounce_ms)
 
     # -- the hand-held button (events thread) ---------------------------------------------
     def _on_button(self, t_ns: int, ev: EaseEvent | None) -> None:
