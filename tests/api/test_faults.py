@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.api.conftest import Rig, core_request, scenario
 from tests.api.test_sessions_live import start_session
+from tests.support.rig import Rig, core_request, scenario
 
 #: foot load swinging over and under a 40 kg limit every second, forever
 SWING = scenario([(0.0, 20.0), (0.4, 20.0), (0.401, 45.0), (0.9, 45.0), (0.901, 20.0),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.api.conftest import RIGCTL, free_port
+from tests.support.rig import RIGCTL, free_port
 
 
 def test_run_starts_core_and_api_prints_the_url_and_ctrl_c_stops_both(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from schemathesis.checks import (
 from rigctl.api.app import create_app
 from rigctl.config import load_config
 from rigctl.storage import Database
-from tests.api.conftest import Rig
+from tests.support.rig import Rig
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
@@ -34,18 +34,13 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 @pytest.fixture(scope="module")
 def fuzz_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
-    r = Rig(tmp_path_factory.mktemp("fuzz"))
-    try:
-        r.start_core()
-        r.start_api()
+    with Rig(tmp_path_factory.mktemp("fuzz")).running() as r:
         c = r.client("admin")
         for i in range(3):  # records for the generated ids to find
             c.post("/api/v1/clients", json={"display_name": f"c{i}", "foot_load_limit_kg": 40,
                                             "cleared": True})
             c.post("/api/v1/therapists", json={"name": f"t{i}", "weight_kg": 70})
         yield r
-    finally:
-        r.stop()
 
 
 def _schema_of_the_app() -> Any:

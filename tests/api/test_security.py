@@ -13,7 +13,7 @@ import pytest
 
 from rigctl.cli import build_parser
 from rigctl.commands.api import is_loopback
-from tests.api.conftest import RIGCTL, Rig
+from tests.support.rig import RIGCTL, Rig
 
 #: the role each endpoint of this issue needs (DESIGN section 7)
 NEEDS = {
@@ -113,10 +113,7 @@ def test_revoking_a_token_locks_it_out_at_once_and_is_audited(shared_rig: Rig) -
 
 
 def test_guessing_tokens_is_rate_limited_per_address(tmp_path: Path) -> None:
-    r = Rig(tmp_path, api_args=("--auth-fail-limit", "3"))
-    try:
-        r.start_core()
-        r.start_api()
+    with Rig(tmp_path, api_args=("--auth-fail-limit", "3")).running() as r:
         good = r.token("viewer")
         url = f"{r.base}/api/v1/status"
         for i in range(3):
@@ -128,8 +125,6 @@ def test_guessing_tokens_is_rate_limited_per_address(tmp_path: Path) -> None:
         # while blocked, even a right guess is not confirmed
         assert httpx.get(url, headers={"Authorization": f"Bearer {good}"}).status_code == 429
         assert httpx.get(f"{r.base}/api/v1/health").status_code == 200
-    finally:
-        r.stop()
 
 
 def test_token_create_prints_the_token_alone_on_the_last_line(shared_rig: Rig) -> None:

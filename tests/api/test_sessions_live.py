@@ -7,7 +7,7 @@ import io
 import itertools
 import time
 
-from tests.api.conftest import Rig, scenario
+from tests.support.rig import Rig, scenario
 
 #: the sim's HX711 runs at 80 SPS; the median-of-3 filter follows a step after the
 #: second new sample: 1-2 sample periods, 1.5 on average
@@ -133,7 +133,7 @@ def test_the_stream_sends_status_snapshots_and_transitions(rig: Rig) -> None:
 
 
 def test_rig_settings_are_in_force_in_the_core_and_survive_its_restart(rig: Rig) -> None:
-    from tests.api.conftest import core_request
+    from tests.support.rig import core_request
 
     with rig.client("installer") as inst:
         r = inst.patch("/api/v1/rig", json={"warning": {"over_dwell_ms": 400}})

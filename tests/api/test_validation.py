@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.api.conftest import Rig
+from tests.support.rig import Rig
 
 
 def error(r: httpx.Response, status: int) -> str:

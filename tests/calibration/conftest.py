@@ -23,7 +23,7 @@ from rigctl.config import Config, parse_config
 from rigctl.core.runtime import Core
 from rigctl.outputs.factory import build_outputs
 from rigctl.outputs.gpio import mock_pin_factory
-from tests.api.conftest import Rig as ApiRig
+from tests.support.rig import Rig as ApiRig
 
 SIM_TOML = Path(__file__).resolve().parents[2] / "config" / "sim.toml"
 NAMES = ("bar_a_left", "bar_a_right", "bar_b_left", "bar_b_right")
@@ -124,7 +124,7 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
 
 
 class CalRig(ApiRig):
-    """The API tests' core + API, on a rig whose truth is off and that starts empty."""
+    """The integration tests' core + API, on a rig whose truth is off and that starts empty."""
 
     def __init__(self, tmp: Path, **sections: Any) -> None:
         super().__init__(tmp)

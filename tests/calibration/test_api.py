@@ -32,14 +32,9 @@ from .conftest import NAMES, CalRig
 
 @pytest.fixture(scope="module")
 def cal_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CalRig]:
-    r = CalRig(tmp_path_factory.mktemp("calapi"),
-               calibration={"weigh_in_timeout_s": 4.0})
-    try:
-        r.start_core()
-        r.start_api()
+    rig = CalRig(tmp_path_factory.mktemp("calapi"), calibration={"weigh_in_timeout_s": 4.0})
+    with rig.running() as r:
         yield r
-    finally:
-        r.stop()
 
 
 def test_calibration_needs_the_installer_role(cal_rig: CalRig) -> None:
@@ -173,13 +168,8 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 @pytest.fixture(scope="module")
 def fuzz_cal_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CalRig]:
-    r = CalRig(tmp_path_factory.mktemp("calfuzz"), calibration=FAST)
-    try:
-        r.start_core()
-        r.start_api()
+    with CalRig(tmp_path_factory.mktemp("calfuzz"), calibration=FAST).running() as r:
         yield r
-    finally:
-        r.stop()
 
 
 @_calibration_schema().parametrize()

@@ -19,12 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def core_rig(tmp_path: Path) -> Iterator[CalRig]:
-    r = CalRig(tmp_path)
-    try:
-        r.start_core()
+    with CalRig(tmp_path).running(api=False) as r:
         yield r
-    finally:
-        r.stop()
 
 
 def calibrate(rig: CalRig, *args: str) -> subprocess.CompletedProcess[str]:

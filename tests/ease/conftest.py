@@ -1,4 +1,4 @@
-"""A real core + API (tests/api's ``Rig``) with the sim's comfort button, and an SSE reader."""
+"""A real core + API (tests/support/rig.py) with the sim's comfort button, and an SSE reader."""
 
 from __future__ import annotations
 
@@ -11,31 +11,21 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import Rig
+from tests.support.rig import Rig
 
 
 @pytest.fixture(scope="module")
 def comfort_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     """One core + API for the module: each test stops the sessions it starts."""
-    r = Rig(tmp_path_factory.mktemp("comfort"))
-    try:
-        r.start_core()
-        r.start_api()
+    with Rig(tmp_path_factory.mktemp("comfort")).running() as r:
         yield r
-    finally:
-        r.stop()
 
 
 @pytest.fixture
 def own_rig(tmp_path: Path) -> Iterator[Rig]:
     """A core + API for a test that kills processes."""
-    r = Rig(tmp_path)
-    try:
-        r.start_core()
-        r.start_api()
+    with Rig(tmp_path).running() as r:
         yield r
-    finally:
-        r.stop()
 
 
 class Events:

@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from tests.api.conftest import Rig, bars_for, core_request
 from tests.ease.conftest import Events, new_client, start
+from tests.support.rig import Rig, bars_for, core_request
 
 #: the ease row of the outputs table (DESIGN section 6, rigctl/core/patterns.py)
 EASE_BUZZER_HZ = {0.0, 1500.0, 2200.0}

@@ -14,7 +14,7 @@ from prometheus_client.samples import Sample
 from rigctl.core.controller import Transition
 from rigctl.core.warning import State
 from rigctl.telemetry.metrics import StateClock, families, render
-from tests.api.conftest import Rig, scenario
+from tests.support.rig import Rig, scenario
 
 
 def scrape(rig: Rig) -> dict[str, list[Sample]]:
@@ -50,13 +50,8 @@ def check_histogram(samples: list[Sample], name: str) -> float:
 
 @pytest.fixture
 def rig(tmp_path: Path) -> Iterator[Rig]:
-    r = Rig(tmp_path)
-    try:
-        r.start_core()
-        r.start_api()
+    with Rig(tmp_path).running() as r:
         yield r
-    finally:
-        r.stop()
 
 
 def test_metrics_parse_and_carry_the_loop_histograms_states_faults_and_sessions(
