@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from rigctl.config import Config, ConfigError
-from rigctl.sampling.slots import SAT_HIGH, SAT_LOW, LatestSlot, Sample, SampleSource, SampleStatus
+from rigctl.sampling.slots import SAT_HIGH, SAT_LOW, LatestSlot, SampleStatus
+from rigctl.sampling.threaded import SamplerThread, ThreadedSource
 
 log = logging.getLogger(__name__)
 
@@ -159,35 +159,22 @@ def read_bits(gpio: Any, dout: int, sck: int, gain_pulses: int,
     return ReadResult(data, SampleStatus.OK, worst)
 
 
-class Sampler:
+class Sampler(SamplerThread):
     """The thread that owns one amplifier and publishes into its slot."""
 
     def __init__(self, name: str, chip: Any, gpio: Any, slot: LatestSlot, sps: float,
                  poll_us: int = 500, stale_after_ns: int = 60_000_000,
                  fifo_priority: int | None = None) -> None:
-        self.name = name
+        super().__init__(name, slot, f"hx711-{name}")
         self.fifo_priority = fifo_priority
         self.fifo_active = False
         self.chip = chip
         self.gpio = gpio
-        self.slot = slot
         self.period_ns = int(1e9 / sps)
         self.settle_ns = settle_ns_for(sps)
         self.poll_s = poll_us / 1e6
         self.stale_after_ns = stale_after_ns
         self.worst_high_ns = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"hx711-{name}", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def join(self, timeout: float) -> None:
-        if self._thread.is_alive():
-            self._thread.join(timeout)
 
     def _enable_fifo(self) -> None:
         # Other processes must not preempt a clock pulse: SCHED_FIFO just below
@@ -273,7 +260,7 @@ class Sampler:
             slot.publish(t_ready, raw)
 
 
-class HX711Source(SampleSource):
+class HX711Source(ThreadedSource):
     """All mounts of an ``hx711`` rig: one :class:`Sampler` thread per amplifier."""
 
     def __init__(self, cfg: Config, poll_us: int = 500) -> None:
@@ -303,26 +290,16 @@ class HX711Source(SampleSource):
         if self._started:
             return
         self._started = True
-        for s in self.samplers:
-            s.start()
+        super().start()
 
     def stop(self) -> None:
-        for s in self.samplers:
-            s.stop()
-        for s in self.samplers:
-            s.join(1.0)
+        super().stop()
         for dout, sck in self.pins:
             try:
                 self.gpio.output(sck, 0)
                 self.gpio.cleanup([dout, sck])
             except Exception:  # shutting down: release what can be released
                 log.debug("GPIO cleanup failed for %s/%s", dout, sck, exc_info=True)
-
-    def poll(self, now_ns: int) -> list[Sample | None]:
-        return [s.sample for s in self.slots]
-
-    def counters(self) -> dict[str, dict[str, int]]:
-        return {n: dict(s.counts) for n, s in zip(self.mount_names, self.slots, strict=True)}
 
     def worst_high_us(self) -> list[float]:
         """Longest PD_SCK high seen per mount (us), for diagnose and benches."""

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from pathlib import Path
 
 from rigctl.config import Config, ConfigError
-from rigctl.sampling.slots import SAT_HIGH, SAT_LOW, LatestSlot, Sample, SampleSource, SampleStatus
+from rigctl.sampling.slots import SAT_HIGH, SAT_LOW, LatestSlot, SampleStatus
+from rigctl.sampling.threaded import SamplerThread, ThreadedSource
 
 log = logging.getLogger(__name__)
 
@@ -107,25 +107,12 @@ class IioPacer:
         return max(called_ns + self.period_ns - self.creep_ns, returned_ns)
 
 
-class IioSampler:
+class IioSampler(SamplerThread):
     def __init__(self, name: str, path: Path, slot: LatestSlot, sps: float) -> None:
-        self.name = name
+        super().__init__(name, slot, f"iio-{name}")
         self.path = path
-        self.slot = slot
         self.pacer = IioPacer(int(1e9 / sps))
         self.last_error: str | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"iio-{name}", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def join(self, timeout: float) -> None:
-        if self._thread.is_alive():
-            self._thread.join(timeout)
 
     def _read(self) -> int:
         # open per read: works for sysfs (each read is a new conversion) and for
@@ -166,7 +153,7 @@ class IioSampler:
             next_call = self.pacer.next_call_ns(called, returned)
 
 
-class IioSource(SampleSource):
+class IioSource(ThreadedSource):
     def __init__(self, cfg: Config, root: Path = SYSFS_IIO) -> None:
         self.mount_names = cfg.mount_names
         self.slots = [LatestSlot() for _ in self.mount_names]
@@ -181,19 +168,3 @@ class IioSource(SampleSource):
                 raise ConfigError(f"{key}: {dev.name} is already used by another mount")
             self.devices.append(dev)
             self.samplers.append(IioSampler(name, dev / RAW_FILE, slot, cfg.sampling.sps))
-
-    def start(self) -> None:
-        for s in self.samplers:
-            s.start()
-
-    def stop(self) -> None:
-        for s in self.samplers:
-            s.stop()
-        for s in self.samplers:
-            s.join(1.0)
-
-    def poll(self, now_ns: int) -> list[Sample | None]:
-        return [s.sample for s in self.slots]
-
-    def counters(self) -> dict[str, dict[str, int]]:
-        return {n: dict(s.counts) for n, s in zip(self.mount_names, self.slots, strict=True)}
