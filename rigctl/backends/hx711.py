@@ -132,7 +132,7 @@ def read_bits(gpio: Any, dout: int, sck: int, gain_pulses: int,
     inp = gpio.input
     data = 0
     worst = 0
-    for _ in range(24):
+    for i in range(24 + gain_pulses):  # 24 data bits, then the pulses that set the gain
         t0 = clock()
         out(sck, 1)
         out(sck, 0)
@@ -141,16 +141,8 @@ def read_bits(gpio: Any, dout: int, sck: int, gain_pulses: int,
             worst = dt
             if dt >= PD_SCK_LIMIT_NS:
                 return ReadResult(data, SampleStatus.TIMING, worst)
-        data = (data << 1) | inp(dout)
-    for _ in range(gain_pulses):
-        t0 = clock()
-        out(sck, 1)
-        out(sck, 0)
-        dt = clock() - t0
-        if dt > worst:
-            worst = dt
-            if dt >= PD_SCK_LIMIT_NS:
-                return ReadResult(data, SampleStatus.TIMING, worst)
+        if i < 24:
+            data = (data << 1) | inp(dout)
     if inp(dout) == 0:
         # After the gain pulse DOUT must be high until the next conversion.
         return ReadResult(data, SampleStatus.ERROR, worst)
