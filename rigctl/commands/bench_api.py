@@ -18,15 +18,12 @@ import argparse
 import asyncio
 import json
 import logging
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from rigctl.commands.benchrig import bench_rig, percentile
 from rigctl.config import DEFAULT_SIM_CONFIG
 
 GOAL_LOOP_P99_US = 500
@@ -40,13 +37,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--streams", type=int, default=10, help="open SSE streams during load")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     p.set_defaults(func=main)
-
-
-def _percentile(sorted_values: list[float], p: float) -> float:
-    if not sorted_values:
-        return 0.0
-    k = max(0, min(len(sorted_values) - 1, int(-(-len(sorted_values) * p // 100)) - 1))
-    return sorted_values[k]
 
 
 def _hist_diff(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
@@ -67,23 +57,6 @@ def _hist_diff(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return {"ticks": total, "overruns": b["overruns"] - a["overruns"],
             "period_error_p50_us": pct(50), "period_error_p99_us": pct(99),
             "period_error_max_us": max(counts) if counts else 0}
-
-
-def _core(state_dir: Path, op: str, args: dict[str, Any] | None = None) -> Any:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(5)
-        s.connect(str(state_dir / "core.sock"))
-        s.sendall(json.dumps({"id": 1, "op": op, "args": args or {}}).encode() + b"\n")
-        buf = b""
-        while b"\n" not in buf:
-            chunk = s.recv(1 << 20)
-            if not chunk:
-                raise ConnectionError("the core closed the connection")
-            buf += chunk
-    msg = json.loads(buf.split(b"\n", 1)[0])
-    if not msg.get("ok"):
-        raise RuntimeError(msg.get("error"))
-    return msg["result"]
 
 
 async def _load(base: str, token: str, seconds: float, rate: float,
@@ -145,52 +118,26 @@ async def _load(base: str, token: str, seconds: float, rate: float,
     lat.sort()
     return {"status_requests": n, "status_errors": errors,
             "status_rate_per_s": round(n / elapsed, 1),
-            "status_p50_ms": round(_percentile(lat, 50), 2),
-            "status_p99_ms": round(_percentile(lat, 99), 2),
+            "status_p50_ms": round(percentile(lat, 50), 2),
+            "status_p99_ms": round(percentile(lat, 99), 2),
             "status_max_ms": round(lat[-1], 2) if lat else 0.0,
             "sse_streams": streams, "sse_events": sum(events),
             "sse_streams_alive": sum(1 for e in events if e > 0)}
 
 
 def main(args: argparse.Namespace) -> int:
-    from rigctl.cli import UserError
-    from rigctl.commands.run import http, stop_proc, wait_for_health, wait_for_socket
-    from rigctl.storage import Database
+    from rigctl.commands.run import http
 
     def progress(msg: str) -> None:
         print(f"bench-api: {msg}", file=sys.stderr, flush=True)
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
 
-    tmp = Path(tempfile.mkdtemp(prefix="rigctl-bench-api-"))
-    cfg_path = tmp / "rig.toml"
-    text = (args.config or DEFAULT_SIM_CONFIG).read_text()
-    cfg_path.write_text(text.replace("start_session = true", "start_session = false"))
-    state = tmp / "state"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    py = [sys.executable, "-m", "rigctl"]
-    common = ["--config", str(cfg_path), "--state-dir", str(state)]
-    procs: list[subprocess.Popen[bytes]] = []
     fig: dict[str, Any] = {}
-    try:
-        core = subprocess.Popen([*py, "core", *common], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
-        procs.append(core)
-        if not wait_for_socket(state / "core.sock", core, 15):
-            raise UserError("bench-api: the core did not start", 1)
-        api = subprocess.Popen([*py, "api", *common, "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-        procs.append(api)
-        if not wait_for_health(base, api, 20):
-            raise UserError("bench-api: the API did not come up", 1)
-        db = Database.in_state_dir(state)
-        token = db.create_token("bench-api", "viewer", "bench")[1]
-        admin = db.create_token("bench-api", "admin", "bench admin")[1]
-        db.close()
+    with bench_rig("bench-api", args.config or DEFAULT_SIM_CONFIG) as rig:
+        base = rig.base
+        token = rig.token("viewer")
+        admin = rig.token("admin", "bench admin")
         client = http("POST", f"{base}/api/v1/clients", admin,
                       {"display_name": "bench", "foot_load_limit_kg": 40, "cleared": True})
         for _ in range(50):  # the demo scenario has a fault phase: start outside it
@@ -202,22 +149,18 @@ def main(args: argparse.Namespace) -> int:
                 time.sleep(0.2)
         time.sleep(2.0)
         progress(f"idle for {args.seconds:g} s")
-        a = _core(state, "loop.histogram")
+        a = rig.core("loop.histogram")
         time.sleep(args.seconds)
-        b = _core(state, "loop.histogram")
+        b = rig.core("loop.histogram")
         fig["idle"] = _hist_diff(a, b)
         progress(f"load for {args.seconds:g} s: {args.rate:g} /status per s, "
                  f"{args.streams} streams")
-        a = _core(state, "loop.histogram")
+        a = rig.core("loop.histogram")
         load = asyncio.run(_load(base, token, args.seconds, args.rate, args.streams))
-        b = _core(state, "loop.histogram")
+        b = rig.core("loop.histogram")
         fig["load"] = {**_hist_diff(a, b), **load}
-        st = _core(state, "status")
+        st = rig.core("status")
         fig["sched_fifo"] = st["loop"]["sched_fifo"]
-    finally:
-        for p in reversed(procs):
-            stop_proc(p)
-        shutil.rmtree(tmp, ignore_errors=True)
     met = fig["load"]["period_error_p99_us"] < GOAL_LOOP_P99_US
     if args.json:
         print(json.dumps({"figures": fig, "goal_loop_p99_under_load_met": met}))

@@ -18,14 +18,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
+from rigctl.commands.benchrig import bench_rig, percentile
 from rigctl.config import DEFAULT_SIM_CONFIG, load_config
 
 
@@ -42,18 +38,13 @@ def _stats(values: list[float]) -> dict[str, float]:
     v = sorted(values)
     if not v:
         return {"p50": 0.0, "p99": 0.0, "max": 0.0}
-
-    def pct(p: float) -> float:
-        return v[max(0, min(len(v) - 1, int(-(-len(v) * p // 100)) - 1))]
-
-    return {"p50": round(pct(50), 3), "p99": round(pct(99), 3), "max": round(v[-1], 3)}
+    return {"p50": round(percentile(v, 50), 3), "p99": round(percentile(v, 99), 3),
+            "max": round(v[-1], 3)}
 
 
 def main(args: argparse.Namespace) -> int:
     from rigctl.cli import UserError
-    from rigctl.commands.bench_api import _core
-    from rigctl.commands.run import http, stop_proc, wait_for_health, wait_for_socket
-    from rigctl.storage import Database
+    from rigctl.commands.run import http
 
     src = args.config or DEFAULT_SIM_CONFIG
     cfg = load_config(src)
@@ -63,39 +54,15 @@ def main(args: argparse.Namespace) -> int:
         raise UserError("bench-ease: --presses must be 1-1000", 2)
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
-    tmp = Path(tempfile.mkdtemp(prefix="rigctl-bench-ease-"))
-    cfg_path = tmp / "rig.toml"
-    cfg_path.write_text(src.read_text().replace("start_session = true", "start_session = false"))
-    state = tmp / "state"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    py = [sys.executable, "-m", "rigctl"]
-    common = ["--config", str(cfg_path), "--state-dir", str(state)]
-    procs: list[subprocess.Popen[bytes]] = []
     http_ms: list[float] = []
     core_ms: list[float] = []
     ticks: list[int] = []
     edge_ms: list[float] = []
-    try:
-        core = subprocess.Popen([*py, "core", *common, "--no-scenario"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
-        procs.append(core)
-        if not wait_for_socket(state / "core.sock", core, 15):
-            raise UserError("bench-ease: the core did not start", 1)
-        api = subprocess.Popen([*py, "api", *common, "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-        procs.append(api)
-        if not wait_for_health(base, api, 20):
-            raise UserError("bench-ease: the API did not come up", 1)
+    with bench_rig("bench-ease", src, "--no-scenario") as rig:
+        base = rig.base
         n = len(cfg.mounts)
-        _core(state, "sim.hold", {"loads_kg": [(70.0 - 20.0) / n] * n})  # 20 kg on the client
-        db = Database.in_state_dir(state)
-        token = db.create_token("bench-ease", "clinician", "bench")[1]
-        db.close()
+        rig.core("sim.hold", {"loads_kg": [(70.0 - 20.0) / n] * n})  # 20 kg on the client
+        token = rig.token("clinician")
         client = http("POST", f"{base}/api/v1/clients", token,
                       {"display_name": "bench", "foot_load_limit_kg": 40, "cleared": True})
         time.sleep(0.5)
@@ -110,15 +77,11 @@ def main(args: argparse.Namespace) -> int:
             ticks.append(rec["ticks_waited"])
             time.sleep(0.05)
         for _ in range(args.presses):
-            r = _core(state, "sim.comfort_button", {"hold_ms": 30})
+            r = rig.core("sim.comfort_button", {"hold_ms": 30})
             if r["edge_to_press_ms"] is not None:
                 edge_ms.append(r["edge_to_press_ms"])
             time.sleep(0.05)
         http("POST", f"{base}/api/v1/sessions/{sid}/stop", token)
-    finally:
-        for p in reversed(procs):
-            stop_proc(p)
-        shutil.rmtree(tmp, ignore_errors=True)
     tick_ms = 1000 / cfg.loop.rate_hz
     fig = {
         "tick_ms": tick_ms,
