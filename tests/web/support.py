@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -91,6 +92,36 @@ class Rig:
             c.post("/api/v1/sessions", json={"client_id": cl["id"],
                                              "therapist_weight_kg": THERAPIST_KG}
                    ).raise_for_status()
+
+
+    def stop_sessions(self) -> None:
+        """No session is running afterwards (ease, once pressed, holds while the load does)."""
+        with self.client() as c:
+            for s in c.get("/api/v1/sessions").json():
+                if s["status"] == "active":
+                    c.post(f"/api/v1/sessions/{s['id']}/stop").raise_for_status()
+
+    def press_hand_held(self) -> dict[str, Any]:
+        """The client presses the sim's comfort button (a mock pin in the core process).
+
+        There is no HTTP route for it (on a real rig it is a finger on a button):
+        the core's own socket operation ``sim.comfort_button`` drives the pin.
+        """
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(5.0)
+            s.connect(str(self.state_dir / "core.sock"))
+            s.sendall(json.dumps({"id": 1, "op": "sim.comfort_button",
+                                  "args": {"hold_ms": 50}}).encode() + b"\n")
+            buf = b""
+            while b"\n" not in buf:
+                chunk = s.recv(65536)
+                if not chunk:
+                    raise ConnectionError("the core closed the connection")
+                buf += chunk
+        msg = json.loads(buf.split(b"\n", 1)[0])
+        if not msg["ok"]:
+            raise RuntimeError(msg["error"])
+        return dict(msg["result"])
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:

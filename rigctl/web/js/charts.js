@@ -69,15 +69,17 @@ export class SeriesChart {
     this.gLines = s("g", { class: "refs" });
     this.path = s("path", { class: "series", d: "" });
     this.gLabels = s("g", { class: "labels" });
-    this.svg.append(this.gSpans, this.gGrid, this.gLines, this.path, this.gLabels);
+    this.gMarks = s("g", { class: "marks" });
+    this.svg.append(this.gSpans, this.gGrid, this.gLines, this.path, this.gLabels, this.gMarks);
     this.el = this.svg;
   }
 
   /**
    * xs, ys: numbers; x0..x1 and y0..y1: the axes; refs: [{y, label, cls}];
-   * spans: [{x0, x1, cls, label}] shaded across the full height.
+   * spans: [{x0, x1, cls, label}] shaded across the full height;
+   * marks: [{x, cls, label, symbol}] instants drawn as a vertical line with a symbol on top.
    */
-  draw({ xs, ys, x0, x1, y0, y1, refs = [], spans = [], xFormat = (v) => `${v}`, maxPoints = 1200 }) {
+  draw({ xs, ys, x0, x1, y0, y1, refs = [], spans = [], marks = [], xFormat = (v) => `${v}`, maxPoints = 1200 }) {
     // follow the width on screen, so the text stays readable on a phone
     const cw = this.svg.clientWidth;
     if (cw > 0 && Math.abs(cw - this.w) > 8) {
@@ -113,6 +115,13 @@ export class SeriesChart {
       const kind = (ref.cls || "").replace(/\bref\b/, "").trim();
       this.gLabels.append(s("text", { x: l + 6, y: Y(ref.y) - 5, class: `reflabel ${kind}` }, ref.label));
     }
+    // an instant (a comfort-button press) is a line *and* a symbol: never colour alone
+    this.gMarks.replaceChildren(...marks.filter((m) => m.x >= x0 && m.x <= x1).map((m) => s("g", {
+      class: `mark ${m.cls || ""}`.trim(),
+    }, s("line", { x1: X(m.x), x2: X(m.x), y1: t + 12, y2: t + H }),
+    s("text", { x: X(m.x), y: t + 10, "text-anchor": "middle" }, m.symbol || "◆"),
+    m.label ? s("title", {}, m.label) : null)));
+    this.svg.dataset.marks = String(this.gMarks.childElementCount);
     const [dx, dy] = downsample(xs, ys, maxPoints);
     let d = "";
     for (let i = 0; i < dx.length; i++) {

@@ -32,7 +32,7 @@ export function parseEvents(buffer) {
 export class LiveStream {
   constructor(api) {
     this.api = api;
-    this.listeners = { status: new Set(), transition: new Set(), conn: new Set() };
+    this.listeners = { status: new Set(), transition: new Set(), ease: new Set(), conn: new Set() };
     this.connected = false;
     this.coreUp = null;
     this.last = null;          // the newest status snapshot
@@ -126,6 +126,9 @@ export class LiveStream {
       this.emit("status", data);
     } else if (ev.event === "transition") {
       this.emit("transition", data);
+    } else if (ev.event === "ease") {
+      // a comfort-button press (hand-held or dashboard), also one outside a session
+      this.emit("ease", data);
     } else if (ev.event === "core") {
       this.coreUp = Boolean(data && data.up);
       this.setConn(true, {});

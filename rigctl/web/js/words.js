@@ -71,6 +71,13 @@ export function faultBanners(snap, conn, rig) {
   return out;
 }
 
+const PRESS_SOURCES = { button: "hand-held button", dashboard: "dashboard button" };
+
+/** Where a comfort-button press came from, in words ("button" is the one in the client's hand). */
+export function pressSource(source) {
+  return PRESS_SOURCES[source] || "comfort button";
+}
+
 /** Role names as people say them. */
 export const ROLES = {
   viewer: "viewer", clinician: "clinician", installer: "installer", admin: "admin",

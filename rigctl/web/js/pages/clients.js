@@ -1,7 +1,9 @@
 // Clients: the list, add, edit (limit, clearance, notes), delete.
 // The API validates; its message appears next to the field it names.
+// The edit view also shows the limit learned from the client's comfort-button
+// presses, which a clinician may accept (the ordinary, audited PATCH).
 
-import { h, kg, replace } from "../dom.js";
+import { h, kg, clock, when, replace } from "../dom.js";
 import { field, valueOf, submitting } from "../forms.js";
 
 function clientFields(me, c) {
@@ -42,9 +44,37 @@ export function mount(root, { api, me }) {
     const err = h("p", { class: "form-error", role: "alert" });
     const save = h("button", { type: "submit" }, "Save");
     const cancel = h("button", { type: "button", class: "quiet", onclick: () => replace(editHost) }, "Cancel");
+    const learned = h("section", { class: "suggestion", "data-testid": "suggestion", "aria-labelledby": "suggestion-h" },
+      h("h3", { id: "suggestion-h" }, "Learned comfort limit"), h("p", { class: "muted" }, "Loading…"));
     const form = h("form", { class: "panel", "data-testid": "edit-client", novalidate: true, "aria-labelledby": "edit-client-h" },
       h("h2", { id: "edit-client-h" }, `Edit ${c.display_name}`),
-      h("div", { class: "row" }, ef[0].el, ef[1].el), ef[2].el, ef[3].el, err, h("div", { class: "row" }, save, cancel));
+      h("div", { class: "row" }, ef[0].el, ef[1].el), learned, ef[2].el, ef[3].el, err, h("div", { class: "row" }, save, cancel));
+
+    async function showSuggestion() {
+      let d;
+      try {
+        d = await api.get(`/api/v1/clients/${c.id}`);
+      } catch (e) {
+        replace(learned, h("h3", { id: "suggestion-h" }, "Learned comfort limit"), h("p", { class: "form-error" }, e.message));
+        return;
+      }
+      replace(learned, ...suggestionView(d, async (btn, note) => {
+        const kgNew = d.suggested_limit_kg;
+        btn.disabled = true;
+        try {
+          const saved = await api.patch(`/api/v1/clients/${c.id}`, { foot_load_limit_kg: kgNew });
+          // only the limit changed: other edits in progress stay in the form
+          c = { ...c, foot_load_limit_kg: saved.foot_load_limit_kg, updated_at: saved.updated_at };
+          ef[1].input.value = String(saved.foot_load_limit_kg);
+          status.textContent = `Limit of ${saved.display_name} set to ${kg(saved.foot_load_limit_kg)} kg (recorded in the audit log).`;
+          await Promise.all([load(), showSuggestion()]);
+        } catch (e) {
+          note.textContent = e.message;
+          btn.disabled = false;
+        }
+      }));
+    }
+
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       const changes = {};
@@ -62,6 +92,7 @@ export function mount(root, { api, me }) {
     });
     replace(editHost, form);
     ef[1].input.focus();
+    showSuggestion();
   }
 
   async function remove(c, btn) {
@@ -108,4 +139,60 @@ export function mount(root, { api, me }) {
   replace(root, h("h1", {}, "Clients"), status, list, editHost, addForm);
   load();
   return null;
+}
+
+/** "1 press" / "3 presses" */
+function count(n, one, many) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** Why there is no suggestion, in plain words (the API's own reason when it is another case). */
+function noSuggestion(d) {
+  const sg = d.suggestion || {};
+  const aside = sg.set_aside ? ` ${count(sg.set_aside, "press", "presses")} with almost no load on the back did not count.` : "";
+  if (typeof sg.computed_limit_kg === "number") {
+    return `No suggested limit: the presses point to ${kg(sg.computed_limit_kg)} kg, which is not below `
+      + `the current limit of ${kg(d.foot_load_limit_kg)} kg, and a press never argues for more load.${aside}`;
+  }
+  const need = /at least (\d+) presses in at least (\d+) sessions/.exec(sg.reason || "");
+  if (need && typeof sg.presses === "number") {
+    return `No suggested limit yet: it needs at least ${need[1]} comfort-button presses in at least ${need[2]} sessions, `
+      + `and this client has ${count(sg.presses, "press", "presses")} in ${count(sg.sessions, "session", "sessions")} so far.${aside}`;
+  }
+  return `No suggested limit: ${sg.reason || "there are no comfort-button presses yet"}.`;
+}
+
+/**
+ * The learned limit of a client record from GET /clients/{id}: the suggestion
+ * with its evidence and an "Accept suggestion" button, or why there is none.
+ * onAccept(button, errorLine) sets the limit.
+ */
+export function suggestionView(d, onAccept) {
+  const sg = d.suggestion || {};
+  const out = [h("h3", { id: "suggestion-h" }, "Learned comfort limit")];
+  const evidence = sg.evidence || [];
+  if (d.suggested_limit_kg !== null && d.suggested_limit_kg !== undefined) {
+    const err = h("p", { class: "form-error", role: "alert" });
+    const accept = h("button", { type: "button", "data-testid": "accept-suggestion" }, "Accept suggestion");
+    accept.addEventListener("click", () => onAccept(accept, err));
+    out.push(
+      h("p", { class: "big", "data-testid": "suggested-limit" },
+        `Suggested limit: ${kg(d.suggested_limit_kg)} kg (from ${count(sg.presses, "press", "presses")} in ${count(sg.sessions, "session", "sessions")})`),
+      h("p", {}, `The client pressed the comfort button at a median foot load of ${kg(sg.median_foot_load_kg)} kg; `
+        + `less a margin of ${kg(sg.margin_kg)} kg that gives ${kg(d.suggested_limit_kg)} kg. `
+        + `The limit now is ${kg(d.foot_load_limit_kg)} kg and stays so until you accept.`),
+      h("div", { class: "row" }, accept), err);
+  } else {
+    out.push(h("p", { "data-testid": "suggestion-reason" }, noSuggestion(d)));
+  }
+  if (evidence.length) {
+    out.push(h("p", { class: "muted" }, "Presses of the comfort button in past sessions, newest first:"),
+      h("ul", { class: "evidence", "data-testid": "evidence" }, evidence.map((e) => h("li", {},
+        h("a", { href: `#/sessions/${encodeURIComponent(e.session_id)}` }, when(e.started_at)),
+        ` (limit ${kg(e.limit_kg)} kg): `,
+        e.presses.map((p, i) => h("span", { class: p.counted ? "" : "aside", title: p.counted ? null : "set aside: below the rig's lowest limit, nobody really on the back" },
+          i ? "; " : "", `${kg(p.foot_load_kg)} kg at ${clock(p.t_s)}`))))));
+  }
+  if (sg.rule) out.push(h("details", {}, h("summary", {}, "How the suggestion is made"), h("p", { class: "muted" }, `The rule: ${sg.rule}.`)));
+  return out;
 }

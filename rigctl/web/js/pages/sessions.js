@@ -1,6 +1,6 @@
 // Sessions: start (client + therapist, typed weight or weigh-in) and stop,
 // the history, and one session's page (#/sessions/ID) with its chart,
-// over-limit moments and the CSV download.
+// over-limit moments, comfort-button presses and the CSV download.
 
 import { h, kg, clock, when, replace } from "../dom.js";
 import { field, valueOf, submitting, clearErrors, showError } from "../forms.js";
@@ -204,12 +204,12 @@ export function parseTrace(text) {
   return { t, foot, state };
 }
 
-/** Runs of the over state: [{t0, t1, peak}]. */
-export function overMoments(tr) {
+/** Runs of the over state (or another state): [{t0, t1, peak}]. */
+export function overMoments(tr, which = "over") {
   const out = [];
   let cur = null;
   for (let i = 0; i < tr.t.length; i++) {
-    if (tr.state[i] === "over") {
+    if (tr.state[i] === which) {
       if (!cur) { cur = { t0: tr.t[i], t1: tr.t[i], peak: tr.foot[i] }; out.push(cur); }
       cur.t1 = i + 1 < tr.t.length ? tr.t[i + 1] : tr.t[i];
       cur.peak = Math.max(cur.peak, tr.foot[i]);
@@ -258,6 +258,8 @@ function mountOne(root, { api, me }, id) {
     const sm = s.summary || { counts: {}, transitions: [] };
     const tr = parseTrace(text);
     const moments = overMoments(tr);
+    const eased = overMoments(tr, "ease");
+    const presses = [...(sm.ease_events || [])].sort((a, b) => a.t_s - b.t_s);
     const limit = s.limit_kg;
     const peak = Math.max(limit * 1.3, ...tr.foot.map((v) => v * 1.1), 10);
     const tEnd = tr.t.length ? tr.t[tr.t.length - 1] : (sm.duration_s || 1);
@@ -267,8 +269,13 @@ function mountOne(root, { api, me }, id) {
         { y: limit, label: `limit ${kg(limit, 0)} kg`, cls: "ref limit" },
         { y: limit * me.caution_fraction, label: `caution ${kg(limit * me.caution_fraction, 0)} kg`, cls: "ref caution" },
       ],
-      spans: moments.map((m) => ({ x0: m.t0, x1: m.t1, cls: "span over", label: `over the limit at ${kg(m.t0)} s for ${kg(m.t1 - m.t0)} s` })),
-      xFormat: (v) => clock(v),
+      spans: [
+        ...eased.map((m) => ({ x0: m.t0, x1: m.t1, cls: "span ease", label: `ease off at ${kg(m.t0)} s for ${kg(m.t1 - m.t0)} s` })),
+        ...moments.map((m) => ({ x0: m.t0, x1: m.t1, cls: "span over", label: `over the limit at ${kg(m.t0)} s for ${kg(m.t1 - m.t0)} s` })),
+      ],
+      marks: presses.map((p) => ({ x: p.t_s, cls: "ease", label: `comfort button at ${clock(p.t_s)}: ${kg(p.foot_load_kg)} kg` })),
+      // a short session gets seconds ("0.4 s"): minutes and seconds would all read "0:00"
+      xFormat: (v) => (tEnd < 20 ? `${Number(v.toFixed(2))} s` : clock(v)),
     });
     chart.el.setAttribute("data-testid", "session-chart");
     const err = h("p", { class: "form-error", role: "alert" });
@@ -295,13 +302,22 @@ function mountOne(root, { api, me }, id) {
           h("span", {}, h("span", { class: "sw series" }), "foot load"),
           h("span", {}, h("span", { class: "sw limit" }), "limit"),
           h("span", {}, h("span", { class: "sw caution" }), "caution"),
-          h("span", {}, h("span", { class: "sw over" }), "over the limit"))),
-      h("section", { class: "panel" },
-        h("h2", {}, `Over-limit moments (${moments.length})`),
+          h("span", {}, h("span", { class: "sw over" }), "over the limit"),
+          h("span", {}, h("span", { class: "sw ease" }), "ease off"),
+          h("span", {}, h("span", { class: "sym-ease" }, "◆"), "comfort-button press"))),
+      h("section", { class: "panel", "aria-labelledby": "moments-h" },
+        h("h2", { id: "moments-h" }, "Moments"),
+        h("h3", {}, `Over the limit (${moments.length})`),
         moments.length
           ? h("ol", { "data-testid": "over-moments" }, moments.map((m) => h("li", {},
             `at ${clock(m.t0)} (${kg(m.t0)} s): over-limit warning for ${kg(m.t1 - m.t0)} s, peak ${kg(m.peak)} kg`)))
-          : h("p", { "data-testid": "over-moments" }, "✓ The foot load stayed within the limit.")),
+          : h("p", { "data-testid": "over-moments" }, "✓ The foot load stayed within the limit."),
+        h("h3", {}, `The client asked to ease off (${presses.length})`),
+        presses.length
+          ? h("ol", { "data-testid": "ease-moments" }, presses.map((p) => h("li", {},
+            `at ${clock(p.t_s)} (${kg(p.t_s)} s): comfort button pressed at ${kg(p.foot_load_kg)} kg on the feet, `
+            + `peak ${kg(p.peak_2s_kg)} kg in the 2 s before`)))
+          : h("p", { "data-testid": "ease-moments" }, "The comfort button was not pressed.")),
       h("details", { class: "panel" },
         h("summary", {}, `State changes (${(sm.transitions || []).length})`),
         h("ol", {}, (sm.transitions || []).map((t) => h("li", {}, `${kg(t.t_s)} s: ${stateInfo(t.state).word} (${kg(t.foot_load_kg)} kg)`)))));
