@@ -8,7 +8,6 @@ slow, so they run in their own thread and never hold up other requests.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -16,7 +15,7 @@ from rigctl.calibration.fit import MIN_KNOWN_KG, CalibrationRefused
 from rigctl.calibration.procedures import CalibrationBusy, Calibrator
 from rigctl.calibration.report import build_report, render_html
 from rigctl.calibration.store import CalibrationFileError
-from rigctl.ipc.protocol import IpcError
+from rigctl.ipc.protocol import IpcError, number_arg
 
 Handler = Callable[[dict[str, Any]], Any]
 
@@ -45,14 +44,7 @@ OPS: dict[str, bool] = {
 
 
 def _kg(args: dict[str, Any], key: str, lo: float = MIN_KNOWN_KG, hi: float = 2000.0) -> float:
-    v = args.get(key)
-    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-        raise IpcError("bad_request", f"{key}: a number of kg is required ({lo:g}-{hi:g} kg)",
-                       key)
-    if not lo <= v <= hi:
-        raise IpcError("bad_request", f"{key}: {v:g} is outside the allowed range {lo:g}-"
-                       f"{hi:g} kg", key)
-    return float(v)
+    return number_arg(args, key, lo, hi, unit="kg")
 
 
 def _text(args: dict[str, Any], key: str, required: bool = True) -> str | None:

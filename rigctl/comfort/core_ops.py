@@ -18,14 +18,13 @@
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from typing import Any
 
 from rigctl.core.controller import EaseEvent
 from rigctl.inputs.comfort import ComfortButton
-from rigctl.ipc.protocol import IpcError
+from rigctl.ipc.protocol import IpcError, number_arg
 from rigctl.ipc.service import CoreService
 
 log = logging.getLogger(__name__)
@@ -42,16 +41,6 @@ def event_data(session_id: str | None, start_ns: int | None, ev: EaseEvent | Non
     return {"in_session": True, "session_id": session_id,
             "t_s": round((ev.t_ns - start_ns) / 1e9, 3), "foot_load_kg": round(ev.foot_kg, 3),
             "peak_2s_kg": round(ev.peak_before_kg, 3), "source": source}
-
-
-def _number(args: dict[str, Any], key: str, default: float, lo: float, hi: float) -> float:
-    v = args.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-        raise IpcError("bad_request", f"{key}: a number is required ({lo:g}-{hi:g})", key)
-    if not lo <= v <= hi:
-        raise IpcError("bad_request", f"{key}: {v:g} is outside the allowed range "
-                       f"{lo:g}-{hi:g}", key)
-    return float(v)
 
 
 class ComfortOps:
@@ -139,9 +128,9 @@ class ComfortOps:
         if not self.buttons:
             raise IpcError("unsupported", "no comfort button is configured "
                            "(inputs.comfort_pin)")
-        bounce_ms = _number(args, "bounce_ms", 0.0, 0.0, 200.0)
-        toggle_ms = _number(args, "toggle_ms", 1.0, 0.2, 20.0)
-        hold_ms = _number(args, "hold_ms", 100.0, 0.0, 5000.0)
+        bounce_ms = number_arg(args, "bounce_ms", 0.0, 200.0, default=0.0)
+        toggle_ms = number_arg(args, "toggle_ms", 0.2, 20.0, default=1.0)
+        hold_ms = number_arg(args, "hold_ms", 0.0, 5000.0, default=100.0)
         btn = self.buttons[0]
         pin = btn.button.pin
         pressed, released = ((pin.drive_low, pin.drive_high) if self.core.config.inputs

@@ -13,6 +13,7 @@ One JSON object per line; a line never holds a raw newline because
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,24 @@ class IpcError(Exception):
         if not isinstance(d, dict):
             return cls("internal", f"malformed error from the core: {d!r}")
         return cls(str(d.get("code", "internal")), str(d.get("message", "")), d.get("field"))
+
+
+def number_arg(args: dict[str, Any], key: str, lo: float, hi: float,
+               default: float | None = None, unit: str = "") -> float:
+    """``args[key]`` as a finite number within ``lo``..``hi``, else a ``bad_request``.
+
+    Every core operation checks its numbers here, so each error names the field
+    and the allowed range (in ``unit``, if given) the same way. A missing key
+    takes ``default``; without one the number is required.
+    """
+    v = args.get(key, default)
+    of, u = (f" of {unit}", f" {unit}") if unit else ("", "")
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        raise IpcError("bad_request", f"{key}: a number{of} is required ({lo:g}-{hi:g}{u})", key)
+    if not lo <= v <= hi:
+        raise IpcError("bad_request", f"{key}: {v:g} is outside the allowed range "
+                       f"{lo:g}-{hi:g}{u}", key)
+    return float(v)
 
 
 def socket_path(state_dir: Path) -> Path:

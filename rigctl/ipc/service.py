@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import threading
 import time
 import uuid
@@ -27,7 +26,7 @@ from rigctl.core.controller import EaseEvent, SessionStats, Transition
 from rigctl.core.runtime import Core, CoreTimeout
 from rigctl.core.session_state import ActiveSession, SessionStateFile, atomic_write
 from rigctl.core.warning import State
-from rigctl.ipc.protocol import IpcError, socket_path
+from rigctl.ipc.protocol import IpcError, number_arg, socket_path
 from rigctl.ipc.recorder import SUMMARY_FILE, TraceRecorder, session_dir
 from rigctl.ipc.server import IpcServer
 
@@ -39,16 +38,6 @@ THERAPIST_MIN_KG = 30.0
 THERAPIST_MAX_KG = 250.0
 #: warning fields a rig PATCH may change (DESIGN section 6: thresholds and dwell times)
 RIG_WARNING_FIELDS = tuple(WarningSection.model_fields)
-
-
-def _number(args: dict[str, Any], key: str, lo: float, hi: float) -> float:
-    v = args.get(key)
-    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-        raise IpcError("bad_request", f"{key}: a number is required ({lo:g}-{hi:g})", key)
-    if not lo <= v <= hi:
-        raise IpcError("bad_request", f"{key}: {v:g} is outside the allowed range "
-                       f"{lo:g}-{hi:g}", key)
-    return float(v)
 
 
 def rig_settings(cfg: Config) -> dict[str, Any]:
@@ -274,8 +263,8 @@ class CoreService:
 
     def op_session_start(self, args: dict[str, Any]) -> dict[str, Any]:
         w = self.core.config.warning
-        limit = _number(args, "limit_kg", w.limit_min_kg, w.limit_max_kg)
-        therapist = _number(args, "therapist_kg", THERAPIST_MIN_KG, THERAPIST_MAX_KG)
+        limit = number_arg(args, "limit_kg", w.limit_min_kg, w.limit_max_kg)
+        therapist = number_arg(args, "therapist_kg", THERAPIST_MIN_KG, THERAPIST_MAX_KG)
         sid = str(args.get("session_id") or uuid.uuid4().hex)
         client_id = args.get("client_id")
         if client_id is not None and not isinstance(client_id, int):
@@ -333,7 +322,7 @@ class CoreService:
 
     def op_set_limit(self, args: dict[str, Any]) -> dict[str, Any]:
         w = self.core.config.warning
-        limit = _number(args, "limit_kg", w.limit_min_kg, w.limit_max_kg)
+        limit = number_arg(args, "limit_kg", w.limit_min_kg, w.limit_max_kg)
         with self._session_lock:
             a = self.active
             if a is None:
