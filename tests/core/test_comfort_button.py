@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from rigctl.backends.sim import SimRig
 from rigctl.config import InputsSection, load_config
@@ -34,7 +37,9 @@ def test_bouncing_contact_gives_one_press() -> None:
     b.close()
 
 
-def make_core() -> tuple[Core, SimRig, object]:
+@contextmanager
+def running_core() -> Iterator[tuple[Core, Any, list[object]]]:
+    """A started core with the button on a mock pin: (core, pin factory, ease events seen)."""
     cfg = load_config(None)
     cfg = cfg.model_copy(update={"inputs": InputsSection(comfort_pin=PIN)})
     f = mock_pin_factory()
@@ -42,20 +47,22 @@ def make_core() -> tuple[Core, SimRig, object]:
     sim.hold([12.0] * 4)  # foot load 22 kg with a 70 kg therapist
     core = Core(cfg, sim, build_outputs(cfg, f))
     attach_inputs(cfg, core, f)
-    return core, sim, f
-
-
-def test_press_in_session_raises_ease_within_a_tick() -> None:
-    core, _sim, f = make_core()
     presses: list[object] = []
     core.on_ease(lambda t, ev: presses.append(ev))
     core.start()
     try:
         core.loop.first_tick.wait(2)
+        yield core, f, presses
+    finally:
+        core.stop()
+
+
+def test_press_in_session_raises_ease_within_a_tick() -> None:
+    with running_core() as (core, f, presses):
         core.start_session(40.0, 70.0, "s1")
         time.sleep(0.3)
         t0 = time.monotonic_ns()
-        f.pin(PIN).drive_low()  # type: ignore[attr-defined]
+        f.pin(PIN).drive_low()
         while core.controller.state is not State.EASE and time.monotonic_ns() - t0 < 1e9:
             time.sleep(0.0005)
         assert core.controller.state is State.EASE
@@ -65,25 +72,16 @@ def test_press_in_session_raises_ease_within_a_tick() -> None:
         assert not core.last_commands.red
         time.sleep(0.1)
         assert len(presses) == 1 and presses[0] is not None
-    finally:
-        core.stop()
 
 
 def test_press_outside_a_session_changes_no_output() -> None:
-    core, _sim, f = make_core()
-    presses: list[object] = []
-    core.on_ease(lambda t, ev: presses.append(ev))
-    core.start()
-    try:
-        core.loop.first_tick.wait(2)
+    with running_core() as (core, f, presses):
         time.sleep(0.1)
-        red = f.pin(core.config.outputs.red_pin)  # type: ignore[attr-defined]
-        buzz = f.pin(core.config.outputs.buzzer_pin)  # type: ignore[attr-defined]
+        red = f.pin(core.config.outputs.red_pin)
+        buzz = f.pin(core.config.outputs.buzzer_pin)
         before = (len(red.states), len(buzz.states))
-        f.pin(PIN).drive_low()  # type: ignore[attr-defined]
+        f.pin(PIN).drive_low()
         time.sleep(0.2)
         assert core.controller.state is State.IDLE
         assert (len(red.states), len(buzz.states)) == before
         assert presses == [None]  # seen and logged, nothing done
-    finally:
-        core.stop()
