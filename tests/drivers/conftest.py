@@ -21,6 +21,23 @@ from rigctl.sampling.slots import LatestSlot, Sample, SampleStatus
 ROOT = Path(__file__).resolve().parents[2]
 PI_CONFIG = ROOT / "config" / "rigctl.toml"
 
+_DRV_TABLES = """
+[haptics.left_grip]
+bus = {bus}
+mux_address = 0x70
+mux_channel = 0
+
+[haptics.right_grip]
+bus = {bus}
+mux_address = 0x70
+mux_channel = 1
+"""
+
+
+def drv_tables(bus: int) -> str:
+    """Config tables for a DRV2605L per grip on I2C ``bus``, behind a mux at 0x70 (ch 0, 1)."""
+    return _DRV_TABLES.format(bus=bus)
+
 
 class RecordingSlot(LatestSlot):
     """A LatestSlot that also keeps every sample published (to prove what was never used)."""

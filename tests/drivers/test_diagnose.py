@@ -12,19 +12,9 @@ from rigctl.cli import main
 from rigctl.commands.diagnose import MountReport, assess, check_haptics
 from rigctl.config import load_config
 from rigctl.emulators.drv2605_smbus import FakeI2C
-from tests.drivers.conftest import PI_CONFIG, ROOT
+from tests.drivers.conftest import PI_CONFIG, ROOT, drv_tables
 
-DRV = """
-[haptics.left_grip]
-bus = 1
-mux_address = 0x70
-mux_channel = 0
-
-[haptics.right_grip]
-bus = 1
-mux_address = 0x70
-mux_channel = 1
-"""
+DRV = drv_tables(1)
 
 
 def drv_config(tmp_path: Path, base: Path) -> Path:

@@ -10,19 +10,9 @@ import pytest
 from rigctl.config import ConfigError, load_config
 from rigctl.outputs.factory import build_outputs
 from rigctl.outputs.gpio import mock_pin_factory
-from tests.drivers.conftest import PI_CONFIG
+from tests.drivers.conftest import PI_CONFIG, drv_tables
 
-DRV_TABLES = """
-[haptics.left_grip]
-bus = 3
-mux_address = 0x70
-mux_channel = 0
-
-[haptics.right_grip]
-bus = 3
-mux_address = 0x70
-mux_channel = 1
-"""
+DRV_TABLES = drv_tables(3)
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -59,7 +49,7 @@ def test_an_unknown_backend_names_the_key_and_the_choices(tmp_path: Path) -> Non
 
 def test_the_i2c_pins_are_reserved_when_drv2605_uses_bus_1(tmp_path: Path) -> None:
     text = pi_text(('haptic = "pwm"', 'haptic = "drv2605"'), ("dout_pin = 20", "dout_pin = 2"),
-                   extra=DRV_TABLES.replace("bus = 3", "bus = 1"))
+                   extra=drv_tables(1))
     expect(tmp_path, text, "mounts.bar_b_left.dout_pin: GPIO 2 is already used by "
                            "haptics (I2C bus 1 SDA); each pin may be used once")
 
