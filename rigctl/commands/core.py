@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from rigctl.backends import build_pin_factory, build_source
@@ -20,6 +19,7 @@ from rigctl.backends.sim import SimRig
 from rigctl.config import load_config
 from rigctl.core.runtime import Core
 from rigctl.outputs.factory import build_outputs
+from rigctl.service.signals import StopSignals
 
 log = logging.getLogger(__name__)
 DEFAULT_STATE_DIR = Path("state")
@@ -76,9 +76,7 @@ def main(args: argparse.Namespace) -> int:
     if isinstance(core.source, SimRig) and not args.no_scenario:
         scenario = load_scenario(cfg.sim.scenario, cfg.mount_names)
         core.source.play(scenario, time.monotonic_ns(), loop=cfg.sim.loop_scenario)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop = StopSignals().install()  # SIGTERM, SIGINT: a handler that takes no lock
     core.start()
     try:
         if not core.loop.first_tick.wait(5):
@@ -99,12 +97,23 @@ def main(args: argparse.Namespace) -> int:
                                           if restored else ""), flush=True)
         stop.wait()
     finally:
-        ops.stop()
-        for b in buttons:
-            b.close()
-        service.stop()
-        core.stop()
+        # each step bounded; none of them may keep core.stop() (outputs off) from running
+        try:
+            _each("stopping", [("telemetry and watchdog", ops.stop),
+                               *(("comfort button", b.close) for b in buttons),
+                               ("socket and trace", service.stop)])
+        finally:
+            core.stop()
         st = core.loop.stats()
         print(f"rigctl core: stopped, outputs off. {st['ticks']} ticks, {st['overruns']} "
               f"overruns, period error p99 {st['period_error_p99_us']} us", flush=True)
     return 0
+
+
+def _each(what: str, steps: list[tuple[str, Callable[[], object]]]) -> None:
+    """Run every step; a failing one is logged and the next still runs."""
+    for name, fn in steps:
+        try:
+            fn()
+        except Exception:
+            log.exception("%s %s failed", what, name)

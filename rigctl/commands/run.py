@@ -17,7 +17,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -27,6 +26,7 @@ from typing import Any
 
 from rigctl.config import Config, load_config
 from rigctl.ipc.protocol import socket_path
+from rigctl.service.signals import StopSignals
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -110,9 +110,7 @@ def main(args: argparse.Namespace) -> int:
     state_dir: Path = args.state_dir
     state_dir.mkdir(parents=True, exist_ok=True)
     base = f"http://127.0.0.1:{args.port}"
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop = StopSignals().install()  # SIGTERM, SIGINT: a handler that takes no lock
     procs: list[subprocess.Popen[bytes]] = []
     token: str | None = None
     token_id: int | None = None

@@ -76,7 +76,8 @@ class TraceRecorder:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(2.0)
+        if self._thread.is_alive():  # not started when the core stopped during start-up
+            self._thread.join(2.0)
         with self._lock:
             self._drain()
             for f in self._files.values():

@@ -81,6 +81,7 @@ class IpcServer:
         self._stop = threading.Event()
         self._sock: socket.socket | None = None
         self._threads: list[threading.Thread] = []
+        self._bound = False
         self.register("ping", lambda args: {"pid": os.getpid()})
 
     def register(self, op: str, fn: Handler, slow: bool = False) -> None:
@@ -97,6 +98,7 @@ class IpcServer:
         self._claim_path()
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.bind(str(self.path))
+        self._bound = True
         os.chmod(self.path, 0o660)
         s.listen(16)
         s.settimeout(0.2)
@@ -132,8 +134,10 @@ class IpcServer:
             c.close()
         for t in self._threads:
             t.join(1.0)
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+        if self._bound:  # never the socket of another core that refused this one
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+            self._bound = False
 
     # -- events ------------------------------------------------------------------
     def broadcast(self, event: str, data: Any) -> None:
