@@ -131,7 +131,8 @@ def _print_json(obj: Any) -> int:
 
 
 def _hang_for_sim(rig: Rig, loads: dict[str, float]) -> None:
-    if rig.is_sim:
+    # an unknown mount is for the core to refuse, with its one-line message
+    if rig.is_sim and set(loads) <= set(rig.config.mounts):
         what = ", ".join(f"{kg:g} kg on {m}" for m, kg in loads.items()) or "nothing"
         print(f"[sim] hanging {what}", flush=True)
         rig.hang(loads)

@@ -68,3 +68,12 @@ def test_standalone_refuses_while_a_core_runs_and_scripts_say_when_none_does(
     r = calibrate(core_rig, "status")
     assert r.returncode == 3
     assert "no rigctl core answers on" in r.stderr and "--standalone" in r.stderr
+
+
+def test_a_mistyped_mount_is_one_line_naming_the_mounts(core_rig: CalRig) -> None:
+    assert calibrate(core_rig, "tare").returncode == 0
+    r = calibrate(core_rig, "point", "bar_z", "10")
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr
+    assert r.stderr.strip() == ("rigctl: mount: unknown mount 'bar_z'; the rig has bar_a_left, "
+                                "bar_a_right, bar_b_left, bar_b_right")
