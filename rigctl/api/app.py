@@ -65,6 +65,9 @@ def _body(status: int, code: str, detail: str, field: str | None = None,
 
 def _validation_message(request: Request, exc: RequestValidationError) -> tuple[str, str | None]:
     err = exc.errors()[0]
+    if err.get("type") == "json_invalid":  # its loc is a character offset, not a field
+        return f"body: not valid JSON ({err.get('ctx', {}).get('error', 'decode error')} "\
+               f"at character {err.get('loc', ('', '?'))[-1]})", "body"
     loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
     field = ".".join(loc) or None
     msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")

@@ -68,6 +68,7 @@ def test_therapist_weight_and_session_bodies_name_the_field(shared_rig: Rig) -> 
         assert "client 98765" in e
         e = error(c.post("/api/v1/sessions", content=b"{not json",
                          headers={"Content-Type": "application/json"}), 422)
+        assert e.startswith("body | body: not valid JSON ("), e
         assert c.get("/api/v1/sessions").json() == []
 
 
