@@ -47,7 +47,9 @@ def setup_logging(verbose: bool = False) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rigctl", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="rigctl", description="rigctl: the foot-load warning controller of an ashiatsu "
+        "rig (README.md). 'rigctl COMMAND --help' shows each command's options.")
     parser.add_argument("--version", action="version", version=f"rigctl {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -193,7 +193,7 @@ class MqttSection(_Model):
     username: str | None = Field(None, min_length=1, max_length=256)
     password: str | None = Field(None, max_length=256)
     client_id: str | None = Field(None, min_length=1, max_length=64,
-                                  description="default: rigctl-<rig name>")
+                                  description="default: rigctl-<rig id>")
     topic_prefix: str = Field("rigctl", max_length=100, pattern=_TOPIC_LEVELS)
     discovery: bool = True
     discovery_prefix: str = Field("homeassistant", max_length=100, pattern=_TOPIC_LEVELS)

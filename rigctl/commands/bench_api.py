@@ -33,8 +33,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("bench-api", help="API load vs control loop timing (figures)")
     p.add_argument("--config", type=Path, default=None, help="default: config/sim.toml")
     p.add_argument("--seconds", type=float, default=20.0, help="length of each phase (20)")
-    p.add_argument("--rate", type=float, default=200.0, help="/status requests per second")
-    p.add_argument("--streams", type=int, default=10, help="open SSE streams during load")
+    p.add_argument("--rate", type=float, default=200.0, help="/status requests per second (200)")
+    p.add_argument("--streams", type=int, default=10, help="open SSE streams during load (10)")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     p.set_defaults(func=main)
 
