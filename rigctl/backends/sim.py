@@ -2,14 +2,21 @@
 
 It has its own hidden "true" calibration (differing from the config's by
 ``sim.scale_error`` / ``sim.offset_error_kg``), Gaussian noise, per-conversion
-timing jitter and the faults a scenario injects. Conversions are produced
-lazily in :meth:`SimRig.poll` for every conversion instant that has passed, so
-the sim needs no threads and costs the loop a few microseconds.
+timing jitter and the faults a scenario injects.
+
+Like the hardware backends, a running sim (:meth:`SimRig.start`) has a
+sampler thread that converts at each conversion instant and publishes into
+the latest-sample slots; the loop's :meth:`poll` only reads them, so the cost
+of simulating the physics is not charged to the 200 Hz tick. Not started (unit
+tests, calibration fixtures), conversions are produced lazily in ``poll`` for
+every instant that has passed, deterministically.
 """
 
 from __future__ import annotations
 
 import random
+import threading
+import time
 from collections.abc import Sequence
 
 from rigctl.backends.scenario import Scenario
@@ -43,9 +50,10 @@ class SimRig(SampleSource):
         self._count = [0] * n
         self._last_raw = [0] * n
         self._scenario: tuple[Scenario, int, bool] | None = None
-        self._static = [0.0] * n
-        self._static_prev = [0.0] * n
-        self._static_at = -(2**62)
+        #: (loads before ``at_ns``, at_ns, loads from then on): one reference, swapped whole
+        self._static: tuple[list[float], int, list[float]] = ([0.0] * n, -(2**62), [0.0] * n)
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
 
     # -- what the rig is doing -------------------------------------------------
     def play(self, scenario: Scenario, start_ns: int, loop: bool = False) -> None:
@@ -58,11 +66,12 @@ class SimRig(SampleSource):
         """Stop any scenario and hold these true loads (from ``at_ns`` on, when given).
 
         Conversions before ``at_ns`` keep the previous loads, so a step has an
-        exact time even though conversions are produced lazily.
+        exact time whenever the conversion is actually produced.
         """
-        self._static_prev = [self.true_load(i, at_ns or 0)[0] for i in range(len(self._static))]
-        self._static_at = at_ns if at_ns is not None else -(2**62)
-        self._static = [float(x) for x in loads_kg]
+        n = len(self.mount_names)
+        prev = [self.true_load(i, at_ns or 0)[0] for i in range(n)]
+        self._static = (prev, at_ns if at_ns is not None else -(2**62),
+                        [float(x) for x in loads_kg])
         self._scenario = None
 
     def scenario_time_s(self, now_ns: int) -> float | None:
@@ -78,9 +87,8 @@ class SimRig(SampleSource):
     def true_load(self, mount: int, now_ns: int) -> tuple[float, str]:
         sc = self._scenario
         if sc is None:
-            if now_ns < self._static_at:
-                return self._static_prev[mount], "ok"
-            return self._static[mount], "ok"
+            prev, at_ns, loads = self._static
+            return (prev if now_ns < at_ns else loads)[mount], "ok"
         scenario, t0, loop = sc
         t = (now_ns - t0) / 1e9
         if loop and scenario.duration_s > 0:
@@ -89,21 +97,49 @@ class SimRig(SampleSource):
 
     # -- SampleSource ------------------------------------------------------------
     def poll(self, now_ns: int) -> list[Sample | None]:
-        # Most ticks fall between conversions: one comparison, no allocation.
-        if now_ns >= self._due_ns:
-            nxt = self._next_ns
-            latest = self._latest
-            for i in range(len(nxt)):
-                if nxt[i] <= now_ns:
-                    while nxt[i] <= now_ns:
-                        self._convert(i, nxt[i])
-                        nxt[i] += self.period_ns + int(self._rng.gauss(0.0, self.jitter_ns))
-                    latest[i] = self.slots[i].sample
-            self._due_ns = min(nxt)
+        if self._thread is None and now_ns >= self._due_ns:
+            self._produce(now_ns, publish_ns=None)
         return self._latest
 
-    def _convert(self, i: int, t_ns: int) -> None:
-        kg, mode = self.true_load(i, t_ns)
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="rigctl-sim", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        t = self._thread
+        if t is not None:
+            self._stop.set()
+            t.join(1.0)
+            self._thread = None
+
+    def _run(self) -> None:
+        mono = time.monotonic_ns
+        while not self._stop.is_set():
+            wait = self._due_ns - mono()
+            if wait > 0:
+                time.sleep(wait / 1e9)
+                continue
+            now = mono()
+            self._produce(now, publish_ns=now)
+
+    def _produce(self, now_ns: int, publish_ns: int | None) -> None:
+        """Every conversion due by ``now_ns``; stamped with ``publish_ns`` (read time)
+        when given, else with the conversion instant (lazy mode)."""
+        nxt = self._next_ns
+        latest = self._latest
+        for i in range(len(nxt)):
+            if nxt[i] <= now_ns:
+                while nxt[i] <= now_ns:
+                    self._convert(i, nxt[i], publish_ns)
+                    nxt[i] += self.period_ns + int(self._rng.gauss(0.0, self.jitter_ns))
+                latest[i] = self.slots[i].sample
+        self._due_ns = min(nxt)
+
+    def _convert(self, i: int, t_conv: int, publish_ns: int | None) -> None:
+        kg, mode = self.true_load(i, t_conv)
+        t_ns = t_conv if publish_ns is None else publish_ns
         self._count[i] += 1
         slot = self.slots[i]
         if mode == "disconnect":
