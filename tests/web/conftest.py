@@ -20,7 +20,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.web.support import CHROMIUM, CHROMIUM_ARGS, Rig, free_port, make_token, stop
+from tests.support.rig import free_port
+from tests.web.support import CHROMIUM, CHROMIUM_ARGS, Rig, make_token, stop
 
 
 @pytest.fixture(scope="package")

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -16,21 +14,16 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page, expect
 
+from tests.support.rig import MOUNTS, core_request
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "web"
-MOUNTS = ("bar_a_left", "bar_a_right", "bar_b_left", "bar_b_right")
 #: the demo session of config/sim.toml
 LIMIT_KG = 40.0
 THERAPIST_KG = 70.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def make_token(state_dir: Path, role: str) -> str:
@@ -107,21 +100,8 @@ class Rig:
         There is no HTTP route for it (on a real rig it is a finger on a button):
         the core's own socket operation ``sim.comfort_button`` drives the pin.
         """
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(5.0)
-            s.connect(str(self.state_dir / "core.sock"))
-            s.sendall(json.dumps({"id": 1, "op": "sim.comfort_button",
-                                  "args": {"hold_ms": 50}}).encode() + b"\n")
-            buf = b""
-            while b"\n" not in buf:
-                chunk = s.recv(65536)
-                if not chunk:
-                    raise ConnectionError("the core closed the connection")
-                buf += chunk
-        msg = json.loads(buf.split(b"\n", 1)[0])
-        if not msg["ok"]:
-            raise RuntimeError(msg["error"])
-        return dict(msg["result"])
+        return dict(core_request(self.state_dir, "sim.comfort_button", {"hold_ms": 50},
+                                 timeout=5.0))
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:

@@ -17,7 +17,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.web.support import free_port, make_token, stop
+from tests.support.rig import free_port
+from tests.web.support import make_token, stop
 
 
 class SplitRig:
