@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from math import isfinite
 from typing import Final
 
 from rigctl.sampling.slots import Sample, SampleStatus
@@ -112,6 +113,10 @@ class Estimator:
                 self.feed(i, s.t_ns, s.raw, s.status)
 
     def feed(self, i: int, t_ns: int, raw: float, status: int = SampleStatus.OK) -> None:
+        if status == SampleStatus.OK and not isfinite(raw):
+            # NaN/inf would make the bar load NaN and the foot load read as 0 (armed,
+            # green, no warning): it is a read error, and the mount goes stale
+            status = SampleStatus.ERROR
         if status != SampleStatus.OK:
             kind = _STATUS_COUNTER.get(SampleStatus(status), READ_ERROR)
             self.fault_counts[i][kind] += 1
