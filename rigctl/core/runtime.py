@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 from rigctl.config import Config
 from rigctl.core.controller import Controller, EaseEvent, Transition
 from rigctl.core.loop import LoopRunner
+from rigctl.core.patterns import commands
+from rigctl.core.warning import State
 from rigctl.outputs.base import OutputSink
 from rigctl.sampling.slots import SampleSource
 
@@ -58,6 +60,8 @@ class Core:
         self.last_commands = self.controller.commands(0)
         #: monotonic time at which each output change was applied (for bench latency)
         self.red_on_ns = 0
+        #: first tick of a run of ticks that raised (their outputs show the fault pattern)
+        self._failing_since: int | None = None
 
     # -- lifecycle -------------------------------------------------------------
     def start(self) -> None:
@@ -77,6 +81,20 @@ class Core:
 
     # -- the tick (loop thread only) ----------------------------------------------
     def _tick(self, now_ns: int) -> None:
+        try:
+            self._step(now_ns)
+        except Exception:
+            # the loop counts it and latches loop_fault, but the state machine never
+            # saw it: without this the outputs would keep the last state (green on)
+            if self._failing_since is None:
+                self._failing_since = now_ns
+            cmd = commands(State.FAULT, self._failing_since, now_ns)
+            self.outputs.apply(cmd)
+            self.last_commands = cmd
+            raise
+        self._failing_since = None
+
+    def _step(self, now_ns: int) -> None:
         pending = self._pending
         while pending:
             pending.popleft()(now_ns)
