@@ -169,8 +169,15 @@ class Core:
 
         self._pending.append(run)
         if not done.wait(timeout):
-            raise CoreTimeout("the control loop did not answer within "
-                              f"{timeout:.1f} s")
+            try:  # withdraw it: a caller told "busy" must not see it happen later
+                self._pending.remove(run)  # (a stop that disarms a session it still shows)
+            except ValueError:  # the loop took it just now: wait for its result
+                if not done.wait(timeout):
+                    raise CoreTimeout("the control loop took a command and did not finish "
+                                      f"it within {timeout:.1f} s") from None
+            else:
+                raise CoreTimeout("the control loop did not answer within "
+                                  f"{timeout:.1f} s")
         ok, value = box[0]
         if not ok:
             raise value

@@ -11,7 +11,7 @@ from rigctl.backends.sim import SimRig
 from rigctl.config import load_config
 from rigctl.core.controller import Controller
 from rigctl.core.patterns import Commands
-from rigctl.core.runtime import Core
+from rigctl.core.runtime import Core, CoreTimeout
 from rigctl.core.warning import State
 from rigctl.outputs.base import OutputSink
 from rigctl.sampling.slots import Sample
@@ -109,3 +109,20 @@ def test_a_tick_that_keeps_raising_never_leaves_green_on() -> None:
     finally:
         core.stop()
     assert sink.closed
+
+
+def test_a_command_that_timed_out_never_runs_later() -> None:
+    """A caller told 'busy' must be able to trust that nothing happened (e.g. a stop)."""
+    src = SimRig(CFG, start_ns=time.monotonic_ns())
+    core = Core(CFG, src, RecordingSink())
+    ran: list[int] = []
+    with pytest.raises(CoreTimeout):  # the loop is not running yet: nobody takes it
+        core.call(ran.append, timeout=0.05)
+    core.start()
+    try:
+        assert core.loop.first_tick.wait(2)
+        assert core.call(lambda now: now) > 0  # the loop serves commands now
+        assert wait_for(lambda: core.loop.ticks >= 5)
+        assert ran == []
+    finally:
+        core.stop()
