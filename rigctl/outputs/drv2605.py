@@ -319,7 +319,7 @@ class Drv2605Sink(OutputSink):
                 if desired != applied:
                     self._drive(desired, applied)
                     applied = desired
-            except (OSError, ChipError) as e:
+            except Exception as e:  # not only I2C errors: a dead worker leaves the motor as is
                 ready = False
                 self._fail(e)
             with self._cond:
@@ -333,7 +333,7 @@ class Drv2605Sink(OutputSink):
             if ready and not self._stop.is_set():
                 try:
                     problem = self.dev.check()
-                except OSError as e:
+                except Exception as e:
                     problem = str(e)
                 if problem is not None:
                     ready = False

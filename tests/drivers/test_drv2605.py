@@ -190,3 +190,40 @@ def test_unknown_patterns_follow_the_haptic_level_in_rtp(
         sink.apply(Commands(True, False, False, 0.0, level, "future_pattern"))
         assert sink.flush(2.0)
     assert [lvl for _, lvl in chip.rtp] == [64, 0, 127]
+
+
+class _FlakyBus:
+    """An smbus2-like bus whose next write raises something that is not an OSError."""
+
+    def __init__(self, bus: object) -> None:
+        self.bus = bus
+        self.raise_next = False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.bus, name)
+
+    def write_byte_data(self, i2c_addr: int, register: int, value: int) -> None:
+        if self.raise_next:
+            self.raise_next = False
+            raise ValueError("driver bug")
+        self.bus.write_byte_data(i2c_addr, register, value)  # type: ignore[attr-defined]
+
+
+def test_an_unexpected_error_is_a_fault_and_the_motor_still_stops(
+        i2c: FakeI2C, sinks: list[Drv2605Sink]) -> None:
+    """A worker that died on it would leave the motor in full RTP, status ok, for good."""
+    import threading
+
+    flaky = _FlakyBus(i2c.open(1))
+    sink = Drv2605Sink("left_grip", BusHandle(1, flaky, threading.Lock()),  # type: ignore[arg-type]
+                       HapticDeviceSection(bus=1), health_every_s=60)
+    sinks.append(sink)
+    assert sink.flush(2.0)
+    chip = i2c.bus(1).devices[ADDR]
+    play(sink, State.OVER, 50)
+    assert chip.rtp_level == 127
+    flaky.raise_next = True
+    sink.apply(commands(State.OK, 0, 0))
+    assert wait_for(lambda: chip.rtp_level == 0, timeout=3.0)
+    assert sink.faults == 1  # counted; the chip was set up again and answers
+    assert sink.status()["ok"] is True
