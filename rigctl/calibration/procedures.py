@@ -130,8 +130,17 @@ class Calibrator:
         self.doing = what
         if installer_step and self.core.controller.session is not None:
             self._end()
-            raise CalibrationRefused(f"{what} refused: a session is active; stop it first "
-                                     "(calibration never changes under a client)")
+            raise self._session_refusal(what)
+
+    @staticmethod
+    def _session_refusal(what: str) -> CalibrationRefused:
+        return CalibrationRefused(f"{what} refused: a session is active; stop it first "
+                                  "(calibration never changes under a client)")
+
+    def _check_no_session(self, what: str) -> None:
+        """Again just before saving: a session may have started during the capture."""
+        if self.core.controller.session is not None:
+            raise self._session_refusal(what)
 
     def _end(self) -> None:
         self.doing = None
@@ -157,6 +166,8 @@ class Calibrator:
         est = self.core.controller.estimator
 
         def swap(_now: int) -> None:
+            if self.core.controller.session is not None:  # loop thread: no start can slip in
+                raise self._session_refusal("applying the calibration")
             est.set_calibration(applied.offsets, applied.scales, applied.reference)
 
         if self.core.loop.running:
@@ -441,6 +452,7 @@ class Calibrator:
             for name, mf in fit.mounts.items():
                 assert mf.offset is not None and mf.scale is not None
                 mounts[name] = MountCalibration(mf.offset, mf.scale, mf.points, mf.residuals_kg)
+            self._check_no_session("commit")
             rec = self.store.commit(installer, self.cfg.rig.name, mounts)
             self.store.clear_draft()
             self._apply(resolve(self.names, config_defaults(self.cfg), self.store.load(),
@@ -524,6 +536,7 @@ class Calibrator:
                     f"re-tare refused: {', '.join(far)} from its calibrated zero (limit "
                     f"{self.rules.retare_max_kg:g} kg): take everything off the bars; if they "
                     "are empty, the cell has drifted or moved: calibrate again")
+            self._check_no_session("re-tare")
             tare = self.store.set_tare(offsets)
             self._apply(resolve(self.names, config_defaults(self.cfg), self.store.load(),
                                 "state"))

@@ -288,3 +288,28 @@ def test_a_calibration_survives_a_core_restart(tmp_path: Path) -> None:
         v = rig.cal.verify(12.0, "bar_a_left")
         assert abs(v["mounts"]["bar_a_left"]["error_kg"]) < 0.05
     assert CalibrationStore(tmp_path).load().version == 1
+
+
+def test_a_session_started_during_a_retare_keeps_the_calibration_it_started_with(
+        rig: Rig) -> None:
+    """Calibration never changes under a client, even when the session began mid-capture."""
+    install_true_calibration(rig)
+    rig.hang({"bar_a_left": 2.0}, settle=True)  # within the re-tare limit: would be taken
+    est = rig.core.controller.estimator
+    offsets = list(est.offsets)
+    stored = rig.cal.store.load()
+    started: list[bool] = []
+
+    def progress(_f: float, _msg: str) -> None:
+        if not started:  # the clinic starts a session while the installer's re-tare runs
+            started.append(True)
+            rig.core.start_session(40.0, 70.0, "s1")
+
+    try:
+        with pytest.raises(CalibrationRefused, match="re-tare refused: a session is active"):
+            rig.cal.retare(progress)
+        assert started and rig.core.controller.session is not None
+        assert est.offsets == offsets
+        assert rig.cal.store.load() == stored
+    finally:
+        rig.core.stop_session()
