@@ -28,6 +28,7 @@ class LoopRunner:
         sched_fifo: bool = True,
         fifo_priority: int = 50,
         overrun_fault_streak: int = 5,
+        stall_fault_ms: float | None = None,
         name: str = "rigctl-loop",
     ) -> None:
         self.tick = tick
@@ -37,6 +38,9 @@ class LoopRunner:
         self.sched_fifo = sched_fifo
         self.fifo_priority = fifo_priority
         self.overrun_fault_streak = overrun_fault_streak
+        #: one overrun this long (from the tick's deadline to its end) is a fault on its
+        #: own: the loop was as blind as a stale sensor (the Core passes stale_after_ms)
+        self.stall_fault_ns = int(stall_fault_ms * 1e6) if stall_fault_ms else None
         self.period_error = MicrosHistogram()
         self.compute = MicrosHistogram()
         self.ticks = 0
@@ -114,6 +118,7 @@ class LoopRunner:
             self.last_tick_ns = done
             if self.ticks == 1:
                 self.first_tick.set()
+            blind_ns = done - deadline  # since this tick was due
             deadline += period
             if done > deadline:
                 # overran into the next period: skip the missed deadlines, count it
@@ -121,7 +126,8 @@ class LoopRunner:
                 deadline += missed * period
                 self.overruns += 1
                 self.overrun_streak += 1
-                if self.overrun_streak >= self.overrun_fault_streak:
+                if self.overrun_streak >= self.overrun_fault_streak or (
+                        self.stall_fault_ns is not None and blind_ns >= self.stall_fault_ns):
                     self.loop_fault = True
             else:
                 self.overrun_streak = 0

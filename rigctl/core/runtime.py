@@ -48,7 +48,8 @@ class Core:
         self.controller = controller
         lp = cfg.loop
         self.loop = LoopRunner(self._tick, lp.rate_hz, lp.spin_us, lp.sched_fifo,
-                               lp.fifo_priority, lp.overrun_fault_streak)
+                               lp.fifo_priority, lp.overrun_fault_streak,
+                               stall_fault_ms=cfg.sampling.stale_after_ms)
         self._pending: deque[Callable[[int], None]] = deque()
         self._listeners: list[TransitionListener] = []
         self._ease_listeners: list[EaseListener] = []
