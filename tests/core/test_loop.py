@@ -51,35 +51,28 @@ def test_a_raising_tick_is_counted_and_latches_fault() -> None:
     assert r.tick_errors > 0 and r.loop_fault
 
 
-def test_one_stall_longer_than_stale_after_is_a_fault_on_its_own() -> None:
+def stall_once(stall_s: float, run_s: float) -> tuple[LoopRunner, list[bool]]:
+    """Run a loop whose 20th tick stalls once; return it and loop_fault as each tick saw it."""
     seen: list[bool] = []
-    state = {"k": 0}
 
     def tick(_now: int) -> None:
-        state["k"] += 1
         seen.append(r.loop_fault)
-        if state["k"] == 20:
-            time.sleep(0.08)  # blind for 80 ms: longer than a stale sensor (60 ms)
+        if len(seen) == 20:
+            time.sleep(stall_s)
 
     r = LoopRunner(tick, rate_hz=200, sched_fifo=False, overrun_fault_streak=5,
                    stall_fault_ms=60)
-    run_for(r, 0.4)
+    run_for(r, run_s)
+    return r, seen
+
+
+def test_one_stall_longer_than_stale_after_is_a_fault_on_its_own() -> None:
+    r, seen = stall_once(0.08, 0.4)  # blind for 80 ms: longer than a stale sensor (60 ms)
     assert r.overruns >= 1
     assert seen[20] is True  # the tick after the stall sees the fault
     assert not r.loop_fault  # and on-time ticks clear it again
 
 
 def test_a_short_overrun_alone_is_not_a_fault() -> None:
-    seen: list[bool] = []
-    state = {"k": 0}
-
-    def tick(_now: int) -> None:
-        state["k"] += 1
-        seen.append(r.loop_fault)
-        if state["k"] == 20:
-            time.sleep(0.012)  # two periods late, once
-
-    r = LoopRunner(tick, rate_hz=200, sched_fifo=False, overrun_fault_streak=5,
-                   stall_fault_ms=60)
-    run_for(r, 0.3)
+    r, seen = stall_once(0.012, 0.3)  # two periods late, once
     assert r.overruns >= 1 and not any(seen)
